@@ -1,0 +1,41 @@
+//! The executor: runs functions over inputs in parallel and hands back
+//! futures and results.
+//!
+//! A [`FunctionExecutor`] takes a registered [`Function`] and its inputs
+//! (a list of values, or an [`ObjectInput`] of objects in storage split into
+//! [`Chunk`]s), runs one task per input on a backend, and returns a [`Job`]
+//! whose results come back in input order. Failed tasks say which input,
+//! which function and why ([`TaskError`]); the other results stay available.
+
+mod chunk;
+pub mod config;
+mod context;
+mod error;
+mod executor;
+mod function;
+mod future;
+mod input;
+mod job;
+mod job_state;
+mod local;
+mod progress;
+mod summary;
+mod task;
+mod wait;
+
+pub use chunk::{Chunk, ChunkReader};
+pub use config::Config;
+pub use context::TaskContext;
+pub use error::{ExecutorError, FailureKind, InputDescription, JobError, TaskError};
+pub use executor::{FunctionExecutor, ReduceBy};
+pub use function::{FnError, FnResult, Function, Registration, lookup, registered_names};
+pub use future::TaskFuture;
+pub use input::{InputSettings, ObjectInput, TaskInputs};
+pub use job::Job;
+pub use progress::ProgressMode;
+pub use summary::JobSummary;
+pub use task::{TaskState, TaskStats};
+pub use wait::Wait;
+
+#[doc(hidden)]
+pub use inventory;
