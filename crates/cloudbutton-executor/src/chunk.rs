@@ -11,9 +11,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::context::TaskContext;
 
-/// The first ranged read of a chunk fetches its nominal range plus this
-/// much, so that the last record usually ends without a second request.
-const LOOKAHEAD: u64 = 64 * 1024;
+/// The first ranged read of a chunk fetches its nominal range plus a
+/// quarter of it (within these bounds), so that the last record usually
+/// ends without a second request and small chunks do not over-read much.
+const LOOKAHEAD: std::ops::RangeInclusive<u64> = 256..=64 * 1024;
 
 /// A byte range of one object, aligned to record boundaries when it is
 /// read: the records whose first byte lies in the range, each read exactly
@@ -79,12 +80,17 @@ impl Chunk {
             .map_err(|error| io::Error::new(error.io_kind(), error))?;
         let boundary = match &self.delimiter {
             Some(bytes) => Boundary::Records(Delimiter::new(bytes).map_err(|error| {
-                io::Error::new(io::ErrorKind::InvalidInput, format!("{}: {error}", self.url))
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("{}: {error}", self.url),
+                )
             })?),
             None => Boundary::Exact,
         };
         let start = fetch_start(&self.range, &boundary);
-        let first_window = self.range.end - start + LOOKAHEAD;
+        let length = self.range.end - start;
+        let lookahead = (length / 4).clamp(*LOOKAHEAD.start(), *LOOKAHEAD.end());
+        let first_window = length + lookahead;
         let source = RangeReader::new(
             storage,
             self.key.clone(),
@@ -113,8 +119,15 @@ struct Guarded<R> {
 
 impl<R: Read> Read for Guarded<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.cancelled.iter().any(|flag| flag.load(Ordering::Relaxed)) {
-            return Err(io::Error::new(io::ErrorKind::Interrupted, "the task was cancelled"));
+        if self
+            .cancelled
+            .iter()
+            .any(|flag| flag.load(Ordering::Relaxed))
+        {
+            return Err(io::Error::new(
+                io::ErrorKind::Interrupted,
+                "the task was cancelled",
+            ));
         }
         self.inner.read(buf)
     }
@@ -132,7 +145,10 @@ impl ChunkReader {
     fn annotate(&self, error: io::Error) -> io::Error {
         io::Error::new(
             error.kind(),
-            format!("reading {} bytes {}..{}: {error}", self.url, self.range.start, self.range.end),
+            format!(
+                "reading {} bytes {}..{}: {error}",
+                self.url, self.range.start, self.range.end
+            ),
         )
     }
 

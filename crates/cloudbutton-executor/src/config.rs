@@ -187,7 +187,8 @@ impl Config {
         }
         if let Some(value) = var("CLOUDBUTTON_RETRIES") {
             executor.retries = parse("CLOUDBUTTON_RETRIES", value, |text| {
-                text.parse().map_err(|_| "expected a whole number".to_owned())
+                text.parse()
+                    .map_err(|_| "expected a whole number".to_owned())
             })?;
         }
         if let Some(value) = var("CLOUDBUTTON_RETRY_BACKOFF") {
@@ -259,7 +260,9 @@ mod humantime_option {
         deserializer: D,
     ) -> Result<Option<Duration>, D::Error> {
         let text = String::deserialize(deserializer)?;
-        super::parse_duration(&text).map(Some).map_err(serde::de::Error::custom)
+        super::parse_duration(&text)
+            .map(Some)
+            .map_err(serde::de::Error::custom)
     }
 }
 

@@ -120,7 +120,9 @@ impl FunctionExecutor {
         O: Serialize + DeserializeOwned + Send + 'static,
     {
         let tasks = inputs.into_tasks(&self.input_settings())?;
-        let tasks = tasks.into_iter().map(|(input, description)| (Some(input), description));
+        let tasks = tasks
+            .into_iter()
+            .map(|(input, description)| (Some(input), description));
         let job = self.start(*function, tasks.collect());
         Ok(Job::new(job, None, self.config.executor.progress))
     }
@@ -160,7 +162,9 @@ impl FunctionExecutor {
             })
             .collect();
         let reduce_job = self.job(*reduce, reducers);
-        let map_inputs = tasks.into_iter().map(|(input, description)| (Some(input), description));
+        let map_inputs = tasks
+            .into_iter()
+            .map(|(input, description)| (Some(input), description));
         let map_job = self.job(*map, map_inputs.collect());
 
         // Release each reducer once the last map task of its group finishes.
@@ -199,7 +203,11 @@ impl FunctionExecutor {
         }
         map_job.start();
         let upstream: Arc<dyn JobControl> = map_job;
-        Ok(Job::new(reduce_job, Some(upstream), self.config.executor.progress))
+        Ok(Job::new(
+            reduce_job,
+            Some(upstream),
+            self.config.executor.progress,
+        ))
     }
 
     /// Blocks until the policy is met for these futures or the timeout

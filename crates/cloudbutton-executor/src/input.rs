@@ -12,7 +12,10 @@ use crate::error::{ExecutorError, InputDescription};
 /// errors show.
 pub trait TaskInputs<I> {
     /// Resolves the inputs: lists storage and plans chunks where needed.
-    fn into_tasks(self, settings: &InputSettings) -> Result<Vec<(I, InputDescription)>, ExecutorError>;
+    fn into_tasks(
+        self,
+        settings: &InputSettings,
+    ) -> Result<Vec<(I, InputDescription)>, ExecutorError>;
 }
 
 /// What resolving inputs needs from the executor.
@@ -35,13 +38,19 @@ impl<I> TaskInputs<I> for Vec<I> {
 }
 
 impl<I: Clone> TaskInputs<I> for &[I] {
-    fn into_tasks(self, settings: &InputSettings) -> Result<Vec<(I, InputDescription)>, ExecutorError> {
+    fn into_tasks(
+        self,
+        settings: &InputSettings,
+    ) -> Result<Vec<(I, InputDescription)>, ExecutorError> {
         self.to_vec().into_tasks(settings)
     }
 }
 
 impl<I, const N: usize> TaskInputs<I> for [I; N] {
-    fn into_tasks(self, settings: &InputSettings) -> Result<Vec<(I, InputDescription)>, ExecutorError> {
+    fn into_tasks(
+        self,
+        settings: &InputSettings,
+    ) -> Result<Vec<(I, InputDescription)>, ExecutorError> {
         Vec::from(self).into_tasks(settings)
     }
 }
@@ -120,7 +129,10 @@ impl ObjectInput {
 }
 
 impl TaskInputs<Chunk> for ObjectInput {
-    fn into_tasks(self, settings: &InputSettings) -> Result<Vec<(Chunk, InputDescription)>, ExecutorError> {
+    fn into_tasks(
+        self,
+        settings: &InputSettings,
+    ) -> Result<Vec<(Chunk, InputDescription)>, ExecutorError> {
         let objects = self.objects(&settings.storage)?;
         let sizes: Vec<u64> = objects.iter().map(|object| object.size).collect();
         let spec = self

@@ -48,7 +48,11 @@ impl<O> Job<O> {
 
     /// The future of task `index`.
     pub fn future(&self, index: usize) -> TaskFuture<O> {
-        assert!(index < self.len(), "task {index} of a job of {}", self.len());
+        assert!(
+            index < self.len(),
+            "task {index} of a job of {}",
+            self.len()
+        );
         TaskFuture {
             job: self.tasks.clone(),
             index,
@@ -63,7 +67,9 @@ impl<O> Job<O> {
 
     /// The state of every task, in input order.
     pub fn states(&self) -> Vec<TaskState> {
-        (0..self.len()).map(|index| self.tasks.state(index)).collect()
+        (0..self.len())
+            .map(|index| self.tasks.state(index))
+            .collect()
     }
 
     /// Blocks until the policy is met or the timeout passes, drawing a
@@ -80,7 +86,10 @@ impl<O> Job<O> {
         let upstream_len = tasks.len();
         tasks.extend((0..own.len()).map(|index| (own, index)));
         let finished = wait_for(&tasks, policy, timeout, self.progress);
-        finished.iter().filter(|&&position| position >= upstream_len).count()
+        finished
+            .iter()
+            .filter(|&&position| position >= upstream_len)
+            .count()
     }
 
     /// Cancels every task that has not finished. Queued tasks never start;
@@ -136,10 +145,13 @@ impl<O> Job<O> {
             let tasks = self.len() + self.upstream.as_ref().map_or(0, |up| up.len());
             return Err(JobError { failures, tasks });
         }
-        self.into_results().into_iter().collect::<Result<_, _>>().map_err(|failure| JobError {
-            failures: vec![failure],
-            tasks: 1,
-        })
+        self.into_results()
+            .into_iter()
+            .collect::<Result<_, _>>()
+            .map_err(|failure| JobError {
+                failures: vec![failure],
+                tasks: 1,
+            })
     }
 
     /// Waits for every task and returns each one's outcome in input order:
@@ -149,9 +161,9 @@ impl<O> Job<O> {
         self.wait(Wait::All, None);
         (0..self.len())
             .map(|index| {
-                self.tasks.take_result(index).unwrap_or_else(|| {
-                    Err(self.tasks.error_for(index, FailureKind::ResultTaken))
-                })
+                self.tasks
+                    .take_result(index)
+                    .unwrap_or_else(|| Err(self.tasks.error_for(index, FailureKind::ResultTaken)))
             })
             .collect()
     }
@@ -162,7 +174,9 @@ fn stats_of(job: &dyn JobControl) -> Vec<TaskStats> {
 }
 
 fn errors_of(job: &dyn JobControl) -> Vec<TaskError> {
-    (0..job.len()).filter_map(|index| job.error(index)).collect()
+    (0..job.len())
+        .filter_map(|index| job.error(index))
+        .collect()
 }
 
 impl<O> std::fmt::Debug for Job<O> {

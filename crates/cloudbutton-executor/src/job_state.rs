@@ -89,7 +89,11 @@ where
                 let ready = input.is_some();
                 let mut stats = TaskStats::new(index);
                 stats.submitted = ready.then_some(now);
-                let state = if ready { TaskState::Pending } else { TaskState::Waiting };
+                let state = if ready {
+                    TaskState::Pending
+                } else {
+                    TaskState::Waiting
+                };
                 Slot {
                     state: AtomicU8::new(state.to_u8()),
                     inner: Mutex::new(SlotInner {
@@ -209,9 +213,11 @@ where
             slot.set_state(TaskState::Pending);
             let delay = self.policy.backoff * 2u32.saturating_pow(attempt - 1).min(64);
             let job = self.clone();
-            self.backend.timer.schedule(Instant::now() + delay, move || {
-                job.backend.pool.submit(job.clone(), index);
-            });
+            self.backend
+                .timer
+                .schedule(Instant::now() + delay, move || {
+                    job.backend.pool.submit(job.clone(), index);
+                });
             return false;
         }
         tracing::debug!(task = index, attempt, %kind, "task failed");
@@ -273,11 +279,13 @@ where
 
         if let Some(timeout) = self.policy.timeout {
             let job = Arc::downgrade(&self);
-            self.backend.timer.schedule(Instant::now() + timeout, move || {
-                if let Some(job) = Weak::upgrade(&job) {
-                    job.expire(index, attempt);
-                }
-            });
+            self.backend
+                .timer
+                .schedule(Instant::now() + timeout, move || {
+                    if let Some(job) = Weak::upgrade(&job) {
+                        job.expire(index, attempt);
+                    }
+                });
         }
 
         let ctx = TaskContext::new(
@@ -311,9 +319,11 @@ where
             Ok(Err(error)) => {
                 self.settle_failure(index, &mut inner, FailureKind::Error(error_chain(&*error)))
             }
-            Err(payload) => {
-                self.settle_failure(index, &mut inner, FailureKind::Panic(panic_message(&*payload)))
-            }
+            Err(payload) => self.settle_failure(
+                index,
+                &mut inner,
+                FailureKind::Panic(panic_message(&*payload)),
+            ),
         };
         drop(inner);
         if finished {
@@ -495,7 +505,10 @@ mod tests {
         let payload: Box<dyn Any + Send> = Box::new(String::from("owned"));
         assert_eq!(panic_message(&*payload), "owned");
         let payload: Box<dyn Any + Send> = Box::new(7);
-        assert_eq!(panic_message(&*payload), "a panic with a non-string payload");
+        assert_eq!(
+            panic_message(&*payload),
+            "a panic with a non-string payload"
+        );
     }
 
     #[test]

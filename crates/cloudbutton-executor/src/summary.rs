@@ -78,7 +78,11 @@ impl fmt::Display for JobSummary {
             ByteSize(self.bytes_read).display().iec(),
             ByteSize(self.throughput() as u64).display().iec()
         )?;
-        writeln!(f, "  results    {}", ByteSize(self.result_bytes).display().iec())?;
+        writeln!(
+            f,
+            "  results    {}",
+            ByteSize(self.result_bytes).display().iec()
+        )?;
         write!(
             f,
             "  wall time  {:.3} s ({:.0} tasks/s)",
@@ -92,7 +96,10 @@ impl fmt::Display for JobSummary {
 mod seconds {
     use std::time::Duration;
 
-    pub fn serialize<S: serde::Serializer>(value: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: serde::Serializer>(
+        value: &Duration,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
         serializer.serialize_f64(value.as_secs_f64())
     }
 }

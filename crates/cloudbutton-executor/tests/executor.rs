@@ -47,7 +47,9 @@ fn map_returns_results_in_input_order() {
     let job = executor.map(&SLEEP, inputs.clone()).unwrap();
     assert_eq!(executor.get_result(job).unwrap(), inputs);
 
-    let job = executor.map(&SQUARE, (0..1000).collect::<Vec<_>>()).unwrap();
+    let job = executor
+        .map(&SQUARE, (0..1000).collect::<Vec<_>>())
+        .unwrap();
     let expected: Vec<u64> = (0..1000).map(|x| x * x).collect();
     assert_eq!(job.get_result().unwrap(), expected);
 }
@@ -76,7 +78,10 @@ fn tasks_run_in_parallel_on_the_configured_threads() {
     let job = executor.map(&SLEEP, vec![200; 4]).unwrap();
     job.get_result().unwrap();
     let elapsed = start.elapsed();
-    assert!(elapsed < Duration::from_millis(700), "4 sleeps of 200 ms took {elapsed:?}");
+    assert!(
+        elapsed < Duration::from_millis(700),
+        "4 sleeps of 200 ms took {elapsed:?}"
+    );
 
     let job = executor.map(&WHOAMI, vec![(); 64]).unwrap();
     for worker in job.get_result().unwrap() {
@@ -115,7 +120,11 @@ fn futures_report_state_and_statistics() {
     job.wait(Wait::All, None);
 
     let stats = job.stats();
-    assert!(stats.iter().all(|s| s.attempts == 1 && s.worker.as_deref() == Some("local-0")));
+    assert!(
+        stats
+            .iter()
+            .all(|s| s.attempts == 1 && s.worker.as_deref() == Some("local-0"))
+    );
     assert!(stats[0].run_time().unwrap() >= Duration::from_millis(300));
     // The second task waited in the queue for the first.
     assert!(stats[1].queue_time().unwrap() >= Duration::from_millis(250));
@@ -136,7 +145,9 @@ fn map_reduce_with_one_reducer() {
 #[test]
 fn map_reduce_over_nothing_reduces_nothing() {
     let executor = executor(2);
-    let job = executor.map_reduce(&SQUARE, Vec::new(), &SUM, ReduceBy::All).unwrap();
+    let job = executor
+        .map_reduce(&SQUARE, Vec::new(), &SUM, ReduceBy::All)
+        .unwrap();
     assert_eq!(job.get_result().unwrap(), [0]);
 }
 

@@ -1,0 +1,117 @@
+//! Counts the words of text files in parallel.
+//!
+//! ```text
+//! cargo run --release --example wordcount -- INPUT... [--chunk-size SIZE] [--output FILE]
+//! ```
+//!
+//! Each chunk's words are counted by a map task; one reducer merges the
+//! counts. Every word and its count go to FILE (or to standard output) as
+//! `word<TAB>count` lines, count descending then word ascending; the top ten
+//! words and the job summary go to the terminal.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use cloudbutton::executor::Chunk;
+use cloudbutton::executor::config::parse_size;
+use cloudbutton::text::{WordCounter, WordCounts, merge_counts, ranked};
+use cloudbutton::{FnResult, Function, FunctionExecutor, ObjectInput, ReduceBy, TaskContext, Wait};
+
+fn count_words(chunk: Chunk, ctx: &TaskContext) -> FnResult<WordCounts> {
+    let mut counter = WordCounter::new();
+    counter.feed_reader(chunk.open(ctx)?)?;
+    Ok(counter.finish())
+}
+
+fn merge(parts: Vec<WordCounts>, _: &TaskContext) -> FnResult<WordCounts> {
+    let mut total = WordCounts::new();
+    for part in parts {
+        merge_counts(&mut total, part);
+    }
+    Ok(total)
+}
+
+static COUNT_WORDS: Function<Chunk, WordCounts> =
+    Function::new("wordcount::count_words", count_words);
+static MERGE: Function<Vec<WordCounts>, WordCounts> = Function::new("wordcount::merge", merge);
+cloudbutton::register!(COUNT_WORDS);
+cloudbutton::register!(MERGE);
+
+/// Counts the words of text files in parallel.
+#[derive(Parser)]
+struct Args {
+    /// Files, directories, prefixes ending in `/`, globs or URLs to read.
+    #[arg(required = true)]
+    inputs: Vec<String>,
+    /// Size of the chunk each task reads, such as 4KiB or 16MiB.
+    #[arg(long, value_parser = parse_size)]
+    chunk_size: Option<bytesize::ByteSize>,
+    /// Write every word and its count here instead of to standard output.
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+    /// Log more (-v, -vv).
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    verbose: u8,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    cloudbutton::logging::init(args.verbose);
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &Args) -> anyhow::Result<()> {
+    let executor = FunctionExecutor::new()?;
+    let mut input = ObjectInput::new(args.inputs.iter().cloned());
+    if let Some(size) = args.chunk_size {
+        input = input.chunk_size(size.as_u64());
+    }
+    let job = executor.map_reduce(&COUNT_WORDS, input, &MERGE, ReduceBy::All)?;
+    job.wait(Wait::All, None);
+    let summary = job.summary();
+    let counts = job.get_result()?.pop().unwrap_or_default();
+    let ranked = ranked(&counts);
+
+    let mut top = String::new();
+    for (word, count) in ranked.iter().take(10) {
+        top.push_str(&format!("{count:>10}  {word}\n"));
+    }
+    match &args.output {
+        Some(path) => {
+            let file =
+                File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+            write_counts(BufWriter::new(file), &ranked)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            print!("top words:\n{top}");
+            eprintln!(
+                "{} distinct words written to {}",
+                ranked.len(),
+                path.display()
+            );
+        }
+        None => {
+            write_counts(io::stdout().lock(), &ranked)
+                .context("cannot write to standard output")?;
+            eprint!("top words:\n{top}");
+        }
+    }
+    eprintln!("{summary}");
+    Ok(())
+}
+
+fn write_counts(mut out: impl Write, ranked: &[(&str, u64)]) -> io::Result<()> {
+    for (word, count) in ranked {
+        writeln!(out, "{word}\t{count}")?;
+    }
+    out.flush()
+}

@@ -1,0 +1,20 @@
+//! Logging for command-line programs: quiet by default, louder with `-v`.
+
+use tracing_subscriber::EnvFilter;
+
+/// Sends `tracing` events to standard error. With no `-v`, only warnings
+/// and errors; `-v` adds CloudButton's info and debug events, `-vv` its
+/// traces. `RUST_LOG`, when set, overrides all of this.
+pub fn init(verbosity: u8) {
+    let default = match verbosity {
+        0 => "warn",
+        1 => "warn,cloudbutton=debug,cloudbutton_executor=debug,cloudbutton_storage=debug",
+        _ => "info,cloudbutton=trace,cloudbutton_executor=trace,cloudbutton_storage=trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    // A second call (as in tests) keeps the first subscriber.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
