@@ -111,6 +111,31 @@ impl Chunk {
     }
 }
 
+impl Chunk {
+    /// The first record of the whole object, without its delimiter (and
+    /// without a `\r` before a `\n`): the header of a CSV file, which
+    /// chunks other than the first need in order to read their rows.
+    pub fn header(&self, ctx: &TaskContext) -> io::Result<Vec<u8>> {
+        // The record that starts at byte 0 is the one the range 0..1 owns.
+        let first = Chunk {
+            range: 0..self.object_size.min(1),
+            part: 0,
+            ..self.clone()
+        };
+        let mut record = Vec::new();
+        first.open(ctx)?.read_to_end(&mut record)?;
+        if let Some(delimiter) = &self.delimiter
+            && record.ends_with(delimiter)
+        {
+            record.truncate(record.len() - delimiter.len());
+            if delimiter == b"\n" && record.ends_with(b"\r") {
+                record.pop();
+            }
+        }
+        Ok(record)
+    }
+}
+
 /// Stops reading once the task is cancelled or has overrun its timeout.
 struct Guarded<R> {
     inner: R,

@@ -83,12 +83,13 @@ impl RangeReader {
         if let Some(meter) = &self.meter {
             meter.fetch_add(bytes.len() as u64, Ordering::Relaxed);
         }
-        if bytes.is_empty() {
-            // The object is shorter than the caller said: stop rather than
-            // ask again for the same bytes.
+        self.next += bytes.len() as u64;
+        if (bytes.len() as u64) < length {
+            // The object is shorter than the caller said: stores return what
+            // there is of a range that runs past the end, but refuse one that
+            // starts there, so stop here and let the caller see the end.
             self.end = self.next;
         }
-        self.next += bytes.len() as u64;
         self.buffer = bytes;
 
         self.window = if self.first_window {
