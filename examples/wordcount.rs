@@ -28,7 +28,7 @@ fn count_words(chunk: Chunk, ctx: &TaskContext) -> FnResult<WordCounts> {
 }
 
 fn merge(parts: Vec<WordCounts>, _: &TaskContext) -> FnResult<WordCounts> {
-    let mut total = WordCounts::new();
+    let mut total = WordCounts::default();
     for part in parts {
         merge_counts(&mut total, part);
     }

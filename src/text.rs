@@ -5,16 +5,17 @@
 //! of the text's encoding and of where chunk edges fall inside multi-byte
 //! characters.
 
-use std::collections::HashMap;
 use std::io::{self, BufRead};
 
+use rustc_hash::FxHashMap;
+
 /// Word counts.
-pub type WordCounts = HashMap<String, u64>;
+pub type WordCounts = FxHashMap<String, u64>;
 
 /// Counts words in a stream of byte slices; a word may span slices.
 #[derive(Debug, Default)]
 pub struct WordCounter {
-    counts: HashMap<Vec<u8>, u64>,
+    counts: FxHashMap<Vec<u8>, u64>,
     partial: Vec<u8>,
 }
 
@@ -161,11 +162,11 @@ mod tests {
 
     #[test]
     fn merging_adds_counts() {
-        let mut total: WordCounts = [("a".to_owned(), 1)].into();
-        merge_counts(
-            &mut total,
-            [("a".to_owned(), 2), ("b".to_owned(), 5)].into(),
-        );
-        assert_eq!(total, [("a".to_owned(), 3), ("b".to_owned(), 5)].into());
+        let counts = |pairs: &[(&str, u64)]| -> WordCounts {
+            pairs.iter().map(|&(w, c)| (w.to_owned(), c)).collect()
+        };
+        let mut total = counts(&[("a", 1)]);
+        merge_counts(&mut total, counts(&[("a", 2), ("b", 5)]));
+        assert_eq!(total, counts(&[("a", 3), ("b", 5)]));
     }
 }

