@@ -1,0 +1,105 @@
+//! Benchmark (b): word count through the executor against a plain
+//! single-threaded loop doing the same counting, in the same run.
+//!
+//! ```text
+//! cargo bench --bench wordcount -- [INPUT] [CHUNK_SIZE]
+//! ```
+//!
+//! INPUT defaults to `data/fetched/corpus-1g/` (made by
+//! `scripts/fetch-data.sh corpus-1g`), CHUNK_SIZE to 64MiB. The files are read
+//! once before timing so that both runs find them in the page cache.
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::time::Instant;
+
+use cloudbutton::executor::config::parse_size;
+use cloudbutton::executor::{Chunk, Config, ProgressMode};
+use cloudbutton::storage::StorageOptions;
+use cloudbutton::text::{WordCounter, WordCounts, merge_counts};
+use cloudbutton::{FnResult, Function, FunctionExecutor, ObjectInput, ReduceBy, TaskContext};
+
+fn count_words(chunk: Chunk, ctx: &TaskContext) -> FnResult<WordCounts> {
+    let mut counter = WordCounter::new();
+    counter.feed_reader(chunk.open(ctx)?)?;
+    Ok(counter.finish())
+}
+
+fn merge(parts: Vec<WordCounts>, _: &TaskContext) -> FnResult<WordCounts> {
+    let mut total = WordCounts::default();
+    for part in parts {
+        merge_counts(&mut total, part);
+    }
+    Ok(total)
+}
+
+static COUNT_WORDS: Function<Chunk, WordCounts> = Function::new("bench::count_words", count_words);
+static MERGE: Function<Vec<WordCounts>, WordCounts> = Function::new("bench::merge", merge);
+cloudbutton::register!(COUNT_WORDS);
+cloudbutton::register!(MERGE);
+
+fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1).filter(|arg| arg != "--bench");
+    let input = args
+        .next()
+        .unwrap_or_else(|| "data/fetched/corpus-1g/".to_owned());
+    let chunk_size = parse_size(&args.next().unwrap_or_else(|| "64MiB".to_owned()))
+        .map_err(anyhow::Error::msg)?;
+
+    let objects = ObjectInput::new([input.clone()]).objects(&StorageOptions::default())?;
+    anyhow::ensure!(!objects.is_empty(), "{input} holds no files");
+    let paths: Vec<String> = objects
+        .iter()
+        .map(|object| format!("/{}", object.key))
+        .collect();
+    let bytes: u64 = objects.iter().map(|object| object.size).sum();
+
+    // Warm the page cache.
+    let mut buffer = vec![0; 1 << 20];
+    for path in &paths {
+        let mut file = File::open(path)?;
+        while file.read(&mut buffer)? > 0 {}
+    }
+
+    let mut config = Config::load()?;
+    config.executor.progress = ProgressMode::Never;
+    let executor = FunctionExecutor::with_config(config)?;
+    let gib = bytes as f64 / f64::from(1 << 30);
+    println!(
+        "wordcount: {} files, {gib:.2} GiB, chunks of {chunk_size}, {} worker threads",
+        paths.len(),
+        executor.workers()
+    );
+
+    let start = Instant::now();
+    let mut counter = WordCounter::new();
+    for path in &paths {
+        counter.feed_reader(BufReader::with_capacity(1 << 20, File::open(path)?))?;
+    }
+    let reference = counter.finish();
+    let reference_time = start.elapsed().as_secs_f64();
+
+    let start = Instant::now();
+    let input = ObjectInput::new([input]).chunk_size(chunk_size.as_u64());
+    let job = executor.map_reduce(&COUNT_WORDS, input, &MERGE, ReduceBy::All)?;
+    let counts = job.get_result()?.pop().unwrap_or_default();
+    let executor_time = start.elapsed().as_secs_f64();
+
+    anyhow::ensure!(
+        counts == reference,
+        "the executor's counts differ from the loop's"
+    );
+    println!(
+        "  one-thread loop  {reference_time:.3} s  ({:.0} MiB/s)",
+        bytes as f64 / reference_time / 1048576.0
+    );
+    println!(
+        "  executor         {executor_time:.3} s  ({:.0} MiB/s)",
+        bytes as f64 / executor_time / 1048576.0
+    );
+    println!(
+        "wordcount speed-up: {:.2}x the one-thread loop",
+        reference_time / executor_time
+    );
+    Ok(())
+}
