@@ -7,16 +7,24 @@
 
 use std::io::{self, BufRead};
 
+use compact_str::CompactString;
 use rustc_hash::FxHashMap;
 
+/// A word: up to 24 bytes are held inline, so that most lookups in a large
+/// table touch one cache line.
+pub type Word = CompactString;
+
 /// Word counts.
-pub type WordCounts = FxHashMap<String, u64>;
+pub type WordCounts = FxHashMap<Word, u64>;
 
 /// Counts words in a stream of byte slices; a word may span slices.
 #[derive(Debug, Default)]
 pub struct WordCounter {
-    counts: FxHashMap<Vec<u8>, u64>,
+    counts: WordCounts,
+    /// The lowercased start of a word that the last slice ended inside.
     partial: Vec<u8>,
+    /// Scratch space for lowercasing one word.
+    word: Vec<u8>,
 }
 
 impl WordCounter {
@@ -27,48 +35,47 @@ impl WordCounter {
 
     /// Counts the words of the next slice of text.
     pub fn feed(&mut self, bytes: &[u8]) {
-        let mut rest = bytes;
+        let mut i = 0;
         // Finish a word that the previous slice ended inside.
         if !self.partial.is_empty() {
-            let end = rest
-                .iter()
-                .position(|b| !b.is_ascii_alphanumeric())
-                .unwrap_or(rest.len());
+            let end = word_end(bytes, 0);
             self.partial
-                .extend(rest[..end].iter().map(u8::to_ascii_lowercase));
-            if end == rest.len() {
+                .extend(bytes[..end].iter().map(u8::to_ascii_lowercase));
+            if end == bytes.len() {
                 return;
             }
             let word = std::mem::take(&mut self.partial);
-            *self.counts.entry(word).or_insert(0) += 1;
-            rest = &rest[end..];
+            self.add(&word);
+            i = end;
         }
 
-        let mut word = Vec::with_capacity(32);
-        let mut start = None;
-        for (i, byte) in rest.iter().enumerate() {
-            match (byte.is_ascii_alphanumeric(), start) {
-                (true, None) => start = Some(i),
-                (false, Some(s)) => {
-                    word.clear();
-                    word.extend(rest[s..i].iter().map(u8::to_ascii_lowercase));
-                    self.add(&word);
-                    start = None;
-                }
-                _ => {}
+        while i < bytes.len() {
+            if !bytes[i].is_ascii_alphanumeric() {
+                i += 1;
+                continue;
             }
-        }
-        if let Some(s) = start {
-            self.partial
-                .extend(rest[s..].iter().map(u8::to_ascii_lowercase));
+            let end = word_end(bytes, i);
+            if end == bytes.len() {
+                self.partial
+                    .extend(bytes[i..].iter().map(u8::to_ascii_lowercase));
+                return;
+            }
+            let mut word = std::mem::take(&mut self.word);
+            word.clear();
+            word.extend(bytes[i..end].iter().map(u8::to_ascii_lowercase));
+            self.add(&word);
+            self.word = word;
+            i = end;
         }
     }
 
     fn add(&mut self, word: &[u8]) {
+        // Words are ASCII letters and digits, so always valid UTF-8.
+        let word = std::str::from_utf8(word).expect("ASCII word");
         match self.counts.get_mut(word) {
             Some(count) => *count += 1,
             None => {
-                self.counts.insert(word.to_vec(), 1);
+                self.counts.insert(Word::from(word), 1);
             }
         }
     }
@@ -90,14 +97,18 @@ impl WordCounter {
     pub fn finish(mut self) -> WordCounts {
         if !self.partial.is_empty() {
             let word = std::mem::take(&mut self.partial);
-            *self.counts.entry(word).or_insert(0) += 1;
+            self.add(&word);
         }
         self.counts
-            .into_iter()
-            // Words are ASCII by construction.
-            .map(|(word, count)| (String::from_utf8(word).expect("ASCII word"), count))
-            .collect()
     }
+}
+
+/// The end of the word that starts at `start`.
+fn word_end(bytes: &[u8], start: usize) -> usize {
+    bytes[start..]
+        .iter()
+        .position(|byte| !byte.is_ascii_alphanumeric())
+        .map_or(bytes.len(), |length| start + length)
 }
 
 /// Adds `more` into `total`.
@@ -163,7 +174,7 @@ mod tests {
     #[test]
     fn merging_adds_counts() {
         let counts = |pairs: &[(&str, u64)]| -> WordCounts {
-            pairs.iter().map(|&(w, c)| (w.to_owned(), c)).collect()
+            pairs.iter().map(|&(w, c)| (Word::from(w), c)).collect()
         };
         let mut total = counts(&[("a", 1)]);
         merge_counts(&mut total, counts(&[("a", 2), ("b", 5)]));

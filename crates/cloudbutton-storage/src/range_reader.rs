@@ -15,17 +15,19 @@ const SMALL_WINDOW: u64 = 64 * 1024;
 /// The smallest second window.
 const TINY_WINDOW: u64 = 4 * 1024;
 
-/// Largest window after the first one.
+/// Largest window: bounds the memory a reader holds.
 const MAX_WINDOW: u64 = 8 * 1024 * 1024;
 
 /// A blocking [`Read`] and [`BufRead`] over bytes `start..end` of one object,
 /// fetched by ranged GETs as they are read.
 ///
-/// The first window has the size the caller hints, typically the nominal size
-/// of a chunk. Reading past it usually means finishing a record that straddles
-/// the chunk end, which is short, so the second window is a quarter of the
-/// first (between 4 and 64 KiB) and later ones double up to 8 MiB: a caller that stops early has fetched at most one window more
-/// than it read. Every byte fetched is added to the optional meter.
+/// The caller hints how much it expects to read, typically the nominal size
+/// of a chunk; that much is fetched in windows of up to 8 MiB. Reading past
+/// it usually means finishing a record that straddles the chunk end, which
+/// is short, so the next window is a quarter of the hint (between 4 and
+/// 64 KiB) and later ones double up to 8 MiB: a caller that stops early has
+/// fetched at most one window more than it read. Every byte fetched is added
+/// to the optional meter.
 ///
 /// It blocks on the storage [`crate::runtime`], so it must be used from a plain
 /// thread, not from async code.
@@ -36,7 +38,11 @@ pub struct RangeReader {
     next: u64,
     end: u64,
     window: u64,
-    first_window: bool,
+    /// The size the caller expects to read.
+    hint: u64,
+    /// Where the expected read ends: up to here, fetches are as large as
+    /// [`MAX_WINDOW`] allows; past it, they start small.
+    hint_end: u64,
     buffer: Bytes,
     meter: Option<Arc<AtomicU64>>,
 }
@@ -61,9 +67,10 @@ impl RangeReader {
             window: if first_window == 0 {
                 SMALL_WINDOW
             } else {
-                first_window
+                first_window.clamp(1, MAX_WINDOW)
             },
-            first_window: true,
+            hint: first_window,
+            hint_end: start.saturating_add(first_window),
             buffer: Bytes::new(),
             meter,
         }
@@ -83,7 +90,8 @@ impl RangeReader {
         if let Some(meter) = &self.meter {
             meter.fetch_add(bytes.len() as u64, Ordering::Relaxed);
         }
-        self.next += bytes.len() as u64;
+        let bytes_len = bytes.len() as u64;
+        self.next += bytes_len;
         if (bytes.len() as u64) < length {
             // The object is shorter than the caller said: stores return what
             // there is of a range that runs past the end, but refuse one that
@@ -92,12 +100,16 @@ impl RangeReader {
         }
         self.buffer = bytes;
 
-        self.window = if self.first_window {
-            (self.window / 4).clamp(TINY_WINDOW, SMALL_WINDOW)
+        let fetched_from = self.next - bytes_len;
+        self.window = if self.next < self.hint_end {
+            (self.hint_end - self.next).min(MAX_WINDOW)
+        } else if fetched_from < self.hint_end {
+            // Just past the hint: what is left is usually the rest of a
+            // record that straddles its end, which is short.
+            (self.hint / 4).clamp(TINY_WINDOW, SMALL_WINDOW)
         } else {
             (self.window * 2).min(MAX_WINDOW)
         };
-        self.first_window = false;
         Ok(())
     }
 }
