@@ -23,7 +23,7 @@ cargo bench --no-run >&2
     cargo bench -q --bench noop
     echo
     echo "== (b) word count, executor against a one-thread loop"
-    cargo bench -q --bench wordcount -- data/fetched/corpus-1g/ 64MiB 3
+    cargo bench -q --bench wordcount -- data/fetched/corpus-1g/ 64MiB 5
     echo
     echo "== (c) word count with Lithops (localhost backend, 64 MiB chunks)"
     bench/lithops/run.sh data/fetched/corpus-1g --chunk-size 67108864 --top 3

@@ -9,7 +9,7 @@
 
 use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -48,8 +48,12 @@ struct SlotInner<I, O> {
 /// Called with a task's index once it has finished.
 type FinishHook = Box<dyn Fn(usize) + Send + Sync>;
 
+/// Numbers jobs within this process, for logs.
+static NEXT_JOB: AtomicU64 = AtomicU64::new(1);
+
 /// The shared state of one job.
 pub(crate) struct JobShared<I, O> {
+    id: u64,
     function: Function<I, O>,
     slots: Box<[Slot<I, O>]>,
     inputs: Box<[InputDescription]>,
@@ -107,6 +111,7 @@ where
             })
             .collect();
         Arc::new(Self {
+            id: NEXT_JOB.fetch_add(1, Ordering::Relaxed),
             function,
             slots,
             inputs: descriptions.into_boxed_slice(),
@@ -125,6 +130,12 @@ where
 
     /// Queues every task that is ready.
     pub(crate) fn start(self: &Arc<Self>) {
+        tracing::debug!(
+            job = self.id,
+            function = self.function.name(),
+            tasks = self.slots.len(),
+            "job started"
+        );
         for (index, slot) in self.slots.iter().enumerate() {
             if slot.state() == TaskState::Pending {
                 self.backend.pool.submit(self.clone(), index);
@@ -296,7 +307,11 @@ where
             overrun.clone(),
             self.storage.clone(),
         );
-        let outcome = panic::catch_unwind(AssertUnwindSafe(|| self.function.call(input, &ctx)));
+        let span = tracing::debug_span!("task", job = self.id, index, attempt, worker);
+        let outcome = span.in_scope(|| {
+            tracing::trace!(function = self.function.name(), "task started");
+            panic::catch_unwind(AssertUnwindSafe(|| self.function.call(input, &ctx)))
+        });
 
         // Commit, unless the attempt was given up on in the meantime.
         let mut inner = slot.inner.lock().unwrap();
