@@ -2,12 +2,14 @@
 //!
 //! ```text
 //! cargo run --release --example wordcount -- INPUT... [--chunk-size SIZE] [--output FILE]
+//!     [--stats FILE]
 //! ```
 //!
 //! Each chunk's words are counted by a map task; one reducer merges the
 //! counts. Every word and its count go to FILE (or to standard output) as
 //! `word<TAB>count` lines, count descending then word ascending; the top ten
-//! words and the job summary go to the terminal.
+//! words and the job summary go to the terminal. `--stats FILE` writes every
+//! task's statistics as JSON, for plotting.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -53,6 +55,9 @@ struct Args {
     /// Write every word and its count here instead of to standard output.
     #[arg(long, short)]
     output: Option<PathBuf>,
+    /// Write every task's statistics here, as JSON.
+    #[arg(long)]
+    stats: Option<PathBuf>,
     /// Log more (-v, -vv).
     #[arg(short, long, action = clap::ArgAction::Count)]
     verbose: u8,
@@ -79,6 +84,13 @@ fn run(args: &Args) -> anyhow::Result<()> {
     let job = executor.map_reduce(&COUNT_WORDS, input, &MERGE, ReduceBy::All)?;
     job.wait(Wait::All, None);
     let summary = job.summary();
+    if let Some(path) = &args.stats {
+        let stats = serde_json::json!({ "map": job.map_stats(), "reduce": job.stats() });
+        let file =
+            File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+        serde_json::to_writer_pretty(BufWriter::new(file), &stats)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
     let counts = job.get_result()?.pop().unwrap_or_default();
     let ranked = ranked(&counts);
 

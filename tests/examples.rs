@@ -66,13 +66,29 @@ fn wordcount_equals_an_independent_count_at_any_chunk_size() {
 }
 
 #[test]
-fn wordcount_without_an_output_file_writes_counts_to_stdout() {
+fn wordcount_without_an_output_file_writes_counts_to_stdout_and_can_export_statistics() {
     let moby = root().join("data/text/moby-dick.txt");
     let expected = reference("reference-wordcount.py", &[&moby]);
+    let dir = tempfile::tempdir().unwrap();
+    let stats = dir.path().join("stats.json");
     let output = run(Command::new(example("wordcount"))
         .arg(&moby)
-        .args(["--chunk-size", "16KiB"]));
+        .args(["--chunk-size", "16KiB", "--stats"])
+        .arg(&stats));
     assert_eq!(String::from_utf8(output.stdout).unwrap(), expected);
+
+    let stats: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
+    let size = std::fs::metadata(&moby).unwrap().len();
+    let maps = stats["map"].as_array().unwrap();
+    assert_eq!(maps.len() as u64, size.div_ceil(16 * 1024));
+    let read: u64 = maps
+        .iter()
+        .map(|task| task["bytes_read"].as_u64().unwrap())
+        .sum();
+    assert!(read >= size, "{read} bytes read of {size}");
+    assert_eq!(stats["reduce"].as_array().unwrap().len(), 1);
+    assert!(stats["reduce"][0]["ended"].as_f64().unwrap() >= maps[0]["started"].as_f64().unwrap());
 }
 
 #[test]

@@ -45,16 +45,20 @@ impl TaskState {
 }
 
 /// What is known about one task's run. Times are wall-clock, so that the
-/// statistics of tasks on different machines can be plotted together.
+/// statistics of tasks on different machines can be plotted together; they
+/// serialize as seconds since the Unix epoch.
 #[derive(Clone, Debug, Serialize)]
 pub struct TaskStats {
     /// The task's index in its job.
     pub index: usize,
     /// When the task was submitted (for a reducer: when its inputs were ready).
+    #[serde(serialize_with = "epoch_seconds")]
     pub submitted: Option<SystemTime>,
     /// When its last attempt started.
+    #[serde(serialize_with = "epoch_seconds")]
     pub started: Option<SystemTime>,
     /// When it finished.
+    #[serde(serialize_with = "epoch_seconds")]
     pub ended: Option<SystemTime>,
     /// The number of the last attempt, from 1; 0 if it never started.
     pub attempts: u32,
@@ -91,6 +95,16 @@ impl TaskStats {
     }
 }
 
+fn epoch_seconds<S: serde::Serializer>(
+    time: &Option<SystemTime>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    let seconds = time
+        .and_then(|time| time.duration_since(SystemTime::UNIX_EPOCH).ok())
+        .map(|since| since.as_secs_f64());
+    serializer.serialize_some(&seconds)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,6 +121,16 @@ mod tests {
         ] {
             assert_eq!(TaskState::from_u8(state.to_u8()), state);
         }
+    }
+
+    #[test]
+    fn statistics_serialize_times_as_epoch_seconds() {
+        let mut stats = TaskStats::new(3);
+        stats.started = Some(SystemTime::UNIX_EPOCH + Duration::from_millis(1500));
+        let json = serde_json::to_value(&stats).unwrap();
+        assert_eq!(json["started"], 1.5);
+        assert!(json["ended"].is_null());
+        assert_eq!(json["index"], 3);
     }
 
     #[test]
