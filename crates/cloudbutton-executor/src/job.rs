@@ -140,18 +140,20 @@ impl<O> Job<O> {
     /// error listing every failed task.
     pub fn get_result(self) -> Result<Vec<O>, JobError> {
         self.wait(Wait::All, None);
+        let tasks = self.len() + self.upstream.as_ref().map_or(0, |up| up.len());
         let failures = self.failures();
         if !failures.is_empty() {
-            let tasks = self.len() + self.upstream.as_ref().map_or(0, |up| up.len());
             return Err(JobError { failures, tasks });
         }
-        self.into_results()
-            .into_iter()
-            .collect::<Result<_, _>>()
-            .map_err(|failure| JobError {
-                failures: vec![failure],
-                tasks: 1,
-            })
+        // Results taken earlier through a future are failures here too.
+        let (results, taken): (Vec<_>, Vec<_>) =
+            self.into_results().into_iter().partition(Result::is_ok);
+        if taken.is_empty() {
+            Ok(results.into_iter().flatten().collect())
+        } else {
+            let failures = taken.into_iter().filter_map(Result::err).collect();
+            Err(JobError { failures, tasks })
+        }
     }
 
     /// Waits for every task and returns each one's outcome in input order:

@@ -190,3 +190,18 @@ fn a_function_can_be_found_by_name_and_run_on_serialized_input() {
     let output = (registration.invoke)(b"12", &TaskContext::detached(0)).unwrap();
     assert_eq!(output, b"144");
 }
+
+#[test]
+fn a_result_can_be_taken_once() {
+    let executor = executor(2);
+    let job = executor.map(&SQUARE, vec![3, 4]).unwrap();
+    assert_eq!(job.future(1).get_result().unwrap(), 16);
+    let taken = job.future(1).get_result().unwrap_err();
+    assert!(
+        taken.to_string().contains("had its result taken already"),
+        "{taken}"
+    );
+    let error = job.get_result().unwrap_err();
+    assert_eq!(error.failures.len(), 1);
+    assert_eq!(error.failures[0].index, 1);
+}
