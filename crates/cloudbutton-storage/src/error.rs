@@ -65,6 +65,11 @@ impl StorageError {
     /// Classifies an `object_store` error on the object at `url`.
     pub(crate) fn from_store(url: String, source: object_store::Error) -> StorageError {
         match source {
+            // S3 answers a write into a bucket that does not exist with a 404,
+            // which is no missing object: keep its `NoSuchBucket` in view.
+            object_store::Error::NotFound { .. } if cause_mentions(&source, "NoSuchBucket") => {
+                StorageError::Other { url, source }
+            }
             object_store::Error::NotFound { .. } => StorageError::NotFound { url },
             object_store::Error::PermissionDenied { .. }
             | object_store::Error::Unauthenticated { .. } => {
@@ -122,6 +127,18 @@ fn io_kind_in_chain(error: &object_store::Error) -> Option<io::ErrorKind> {
     None
 }
 
+/// Whether some cause of `error`, below the error itself, says `text`.
+fn cause_mentions(error: &object_store::Error, text: &str) -> bool {
+    let mut cause = error.source();
+    while let Some(error) = cause {
+        if error.to_string().contains(text) {
+            return true;
+        }
+        cause = error.source();
+    }
+    false
+}
+
 /// The innermost cause of a store error: the part a user can act on, without
 /// the layers of wrapping that `object_store` adds.
 fn short_cause(error: &object_store::Error) -> String {
@@ -177,5 +194,16 @@ mod tests {
             other.to_string(),
             "storage operation on s3://bucket/key failed: connection refused"
         );
+    }
+
+    #[test]
+    fn a_missing_bucket_is_not_a_missing_object() {
+        let error = classify(object_store::Error::NotFound {
+            path: "key".into(),
+            source: "404 Not Found: <Error><Code>NoSuchBucket</Code></Error>".into(),
+        });
+        assert!(matches!(error, StorageError::Other { .. }), "{error}");
+        let message = error.to_string();
+        assert!(message.contains("s3://bucket/key") && message.contains("NoSuchBucket"));
     }
 }
