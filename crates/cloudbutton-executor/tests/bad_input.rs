@@ -367,15 +367,12 @@ fn an_empty_input_list_or_directory_is_an_empty_result() {
     assert!(job.is_empty());
     assert_eq!(job.get_result().unwrap(), Vec::<Vec<String>>::new());
 
-    // An empty directory, and one holding only hidden files.
     let empty = local_dir(&[]);
-    let hidden = local_dir(&[(".hidden", b"not listed\n")]);
     let store = memory_store("empty-prefix", &[("elsewhere/x", b"x\n")]);
     for location in [
         path_of(&empty, ""),
         format!("file://{}/", empty.path().to_str().unwrap()),
         path_of(&empty, "*.txt"),
-        path_of(&hidden, ""),
         format!("{store}/nothing/"),
         format!("{store}/nothing/*.csv"),
     ] {
@@ -398,4 +395,70 @@ fn an_empty_input_list_or_directory_is_an_empty_result() {
             .unwrap();
         assert_eq!(job.get_result().unwrap(), [0], "{location}");
     }
+}
+
+#[test]
+fn a_directory_holding_only_dotfiles_is_not_empty() {
+    let executor = executor(2);
+    let dir = local_dir(&[
+        (".yamllint", b"extends: relaxed\n"),
+        (".env", b"A=1\nB=2\n"),
+    ]);
+
+    let job = executor
+        .map(&LINES, ObjectInput::new([path_of(&dir, "")]))
+        .unwrap();
+    assert_eq!(job.len(), 2);
+    assert_eq!(
+        job.get_result().unwrap(),
+        [vec!["A=1", "B=2"], vec!["extends: relaxed"]]
+    );
+    let job = executor
+        .map_reduce(
+            &COUNT,
+            ObjectInput::new([path_of(&dir, "")]),
+            &SUM,
+            ReduceBy::All,
+        )
+        .unwrap();
+    assert_eq!(job.get_result().unwrap(), [3]);
+}
+
+/// Reported: `mkfifo ff; wordcount ff` waited forever for a writer.
+#[test]
+fn a_named_pipe_named_as_input_fails_naming_it() {
+    let dir = local_dir(&[("a.txt", b"a\n")]);
+    let fifo = path_of(&dir, "ff");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(status.success(), "mkfifo {fifo} failed");
+
+    // On a thread of its own, so that a regression fails instead of hanging.
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let location = fifo.clone();
+    thread::spawn(move || {
+        let outcome = executor(2)
+            .map(&LINES, ObjectInput::new([location]))
+            .map(drop);
+        sender.send(outcome)
+    });
+    let error = receiver
+        .recv_timeout(Duration::from_secs(10))
+        .expect("still blocked after ten seconds")
+        .unwrap_err();
+    assert!(
+        matches!(error, ExecutorError::Storage(StorageError::NotAFile { .. })),
+        "{error:?}"
+    );
+    let message = error.to_string();
+    assert!(message.contains(&format!("file://{fifo}")), "{message}");
+    assert!(message.contains("not a regular file"), "{message}");
+
+    // Inside a listed directory it is skipped, and the files are read.
+    let job = executor(2)
+        .map(&LINES, ObjectInput::new([path_of(&dir, "")]))
+        .unwrap();
+    assert_eq!(job.get_result().unwrap(), [["a"]]);
 }

@@ -33,8 +33,6 @@ fn memory_store(name: &str, objects: &[(&str, &[u8])]) -> String {
 
 /// A fresh directory holding `files`, which may sit in subdirectories.
 fn local_dir(files: &[(&str, &[u8])]) -> TempDir {
-    // Not hidden (tempfile's default is `.tmp...`), so listing rules for
-    // hidden entries play no part.
     let dir = tempfile::Builder::new()
         .prefix("object-input-")
         .tempdir()
@@ -504,7 +502,7 @@ fn prefixes_globs_and_overlapping_lists_read_each_object_once() {
             ("logs/2024/b.csv", b"b1\n"),
             ("logs/2025/c.log", b"c1\nc2"),
             ("logs/2025/sub/d.log", b"d1\n"),
-            ("logs/.hidden", b"never\n"),
+            ("logs/.notes", b"dot1\n"),
             ("other/e.log", b"e1\n"),
         ],
     );
@@ -516,10 +514,13 @@ fn prefixes_globs_and_overlapping_lists_read_each_object_once() {
         )
     };
 
+    // A prefix holds every object below it, dotfiles too, and a wildcard
+    // matches a leading `.`.
     assert_eq!(
         lines_of(vec![format!("{store}/logs/")], 2),
-        ["a1", "a2", "b1", "c1", "c2", "d1"]
+        ["dot1", "a1", "a2", "b1", "c1", "c2", "d1"]
     );
+    assert_eq!(lines_of(vec![format!("{store}/logs/*")], 2), ["dot1"]);
     assert_eq!(
         lines_of(vec![format!("{store}/logs/*/*.log")], 3),
         ["a1", "a2", "c1", "c2"]
@@ -549,6 +550,7 @@ fn prefixes_globs_and_overlapping_lists_read_each_object_once() {
         ("logs/2024/a.log", b"a1\na2\n"),
         ("logs/2024/b.csv", b"b1\n"),
         ("logs/2025/c.log", b"c1\nc2"),
+        ("logs/.notes", b"dot1\n"),
     ]);
     let root = file_url(dir.path());
     assert_eq!(
@@ -561,7 +563,7 @@ fn prefixes_globs_and_overlapping_lists_read_each_object_once() {
             ],
             2,
         ),
-        ["c1", "c2", "a1", "a2", "b1"]
+        ["c1", "c2", "a1", "a2", "dot1", "b1"]
     );
 }
 

@@ -83,8 +83,6 @@ fn bucket(name: &str, objects: &[(&str, &[u8])]) -> String {
 
 /// A directory holding `objects` under the same names.
 fn local_dir(objects: &[(&str, &[u8])]) -> TempDir {
-    // Not hidden (tempfile's default is `.tmp...`), so listing rules for
-    // hidden entries play no part.
     let dir = tempfile::Builder::new()
         .prefix("s3-input-")
         .tempdir()

@@ -42,6 +42,19 @@ pub enum StorageError {
         source: object_store::Error,
     },
 
+    /// A local path names something that exists but holds no data to read:
+    /// a named pipe, a socket, a device.
+    #[error(
+        "cannot read {url}: it is a {kind}, not a regular file; name a regular file or a \
+         directory of them"
+    )]
+    NotAFile {
+        /// Full URL of the path.
+        url: String,
+        /// What it is instead, e.g. `named pipe (FIFO)`.
+        kind: &'static str,
+    },
+
     /// The data to upload (a local file, a reader) could not be read.
     #[error("cannot read {what}: {source}")]
     Unreadable {
@@ -100,6 +113,7 @@ impl StorageError {
             StorageError::NotFound { .. } => io::ErrorKind::NotFound,
             StorageError::InvalidUrl { .. } => io::ErrorKind::InvalidInput,
             StorageError::PermissionDenied { .. } => io::ErrorKind::PermissionDenied,
+            StorageError::NotAFile { .. } => io::ErrorKind::InvalidInput,
             StorageError::Unreadable { source, .. } => source.kind(),
             StorageError::Other { .. } => io::ErrorKind::Other,
         }
@@ -146,7 +160,14 @@ fn short_cause(error: &object_store::Error) -> String {
     while let Some(cause) = innermost.source() {
         innermost = cause;
     }
-    innermost.to_string()
+    let cause = innermost.to_string();
+    if cause.contains("URL scheme is not allowed") {
+        return format!(
+            "{cause}: an http:// endpoint needs `allow_http = true` in [storage.s3] \
+             or AWS_ALLOW_HTTP=true"
+        );
+    }
+    cause
 }
 
 #[cfg(test)]

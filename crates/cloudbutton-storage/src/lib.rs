@@ -27,6 +27,7 @@
 
 mod connect;
 mod error;
+mod local;
 mod location;
 mod options;
 mod range_reader;

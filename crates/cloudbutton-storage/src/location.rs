@@ -63,7 +63,9 @@ pub enum Selector {
     /// whole store).
     Prefix(String),
     /// Every object whose key matches this glob pattern: `*`, `?` and `[...]`
-    /// stop at `/`, `**` crosses it, `{a,b}` is an alternative.
+    /// stop at `/`, `**` crosses it, `{a,b}` is an alternative. Unlike in a
+    /// shell, a wildcard matches a leading `.` (`data/*` selects `data/.env`);
+    /// `data/[!.]*` leaves such names out.
     Glob(String),
 }
 
@@ -542,5 +544,22 @@ mod tests {
         let any = glob_matcher("data/**/*.csv").unwrap();
         assert!(any.is_match("data/a.csv"));
         assert!(any.is_match("data/sub/deeper/a.csv"));
+    }
+
+    #[test]
+    fn wildcards_match_a_leading_dot() {
+        let star = glob_matcher("data/*").unwrap();
+        assert!(star.is_match("data/.env"));
+        assert!(
+            glob_matcher("data/**/*.yaml")
+                .unwrap()
+                .is_match("data/.ci/.lint.yaml")
+        );
+        assert!(glob_matcher("data/?env").unwrap().is_match("data/.env"));
+
+        let no_dot = glob_matcher("data/[!.]*").unwrap();
+        assert!(no_dot.is_match("data/a.csv"));
+        assert!(!no_dot.is_match("data/.env"));
+        assert!(!no_dot.is_match("data/sub/a.csv"));
     }
 }

@@ -11,8 +11,8 @@ use object_store::path::Path;
 use object_store::{GetOptions, GetRange, ObjectStore};
 use serde::{Deserialize, Serialize};
 
-use crate::location::{glob_literal_prefix, glob_matcher, object_url, prefix_url};
-use crate::{Selector, StorageError, StorageOptions, connect};
+use crate::location::{LOCAL_STORE_URL, glob_literal_prefix, glob_matcher, object_url, prefix_url};
+use crate::{Selector, StorageError, StorageOptions, connect, local};
 
 /// One object found in a store.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -40,10 +40,11 @@ impl ObjectInfo {
 ///
 /// # Listing
 ///
-/// Listing a prefix or a glob skips hidden entries on every store: those whose
-/// name below the listed prefix starts with `.`, and everything inside hidden
-/// directories, unless a glob asks for them with a segment starting with `.`.
-/// A hidden object named on its own is read normally.
+/// Listing a prefix lists every object below it, on every store: names
+/// starting with `.` (`.yamllint`, `.git/config`) are objects like any other,
+/// as in an S3 listing. A glob selects by its pattern alone, and its `*`, `?`
+/// and `[...]` match a leading `.` too: `data/*` selects `data/.env`. To leave
+/// such names out, say so in the pattern, as in `data/[!.]*`.
 ///
 /// # Local files
 ///
@@ -52,7 +53,9 @@ impl ObjectInfo {
 /// listing. Files whose name ends in `#` and digits are the staging files of
 /// unfinished uploads and are never listed. A name holding a control character
 /// (a tab, a newline) cannot be an object key: listing a directory that holds
-/// one fails, naming it.
+/// one fails, naming it. Only regular files are objects: listings skip named
+/// pipes, sockets and devices, and [`Storage::head`] on one fails with
+/// [`StorageError::NotAFile`] rather than wait on it.
 #[derive(Clone)]
 pub struct Storage {
     store_url: Arc<str>,
@@ -103,7 +106,7 @@ impl Storage {
             Selector::Object(key) => match self.head(key).await {
                 Ok(object) => vec![object],
                 Err(StorageError::NotFound { url }) => {
-                    let below = self.list_below(key, false, |_| true).await?;
+                    let below = self.list_below(key, |_| true).await?;
                     if below.is_empty() {
                         return Err(StorageError::NotFound { url });
                     }
@@ -111,14 +114,13 @@ impl Storage {
                 }
                 Err(error) => return Err(error),
             },
-            Selector::Prefix(prefix) => self.list_below(prefix, false, |_| true).await?,
+            Selector::Prefix(prefix) => self.list_below(prefix, |_| true).await?,
             Selector::Glob(pattern) => {
                 let matcher = glob_matcher(pattern).map_err(|error| {
                     StorageError::invalid(&self.url(pattern), format!("bad glob pattern: {error}"))
                 })?;
-                let show_hidden = pattern.starts_with('.') || pattern.contains("/.");
                 let prefix = glob_literal_prefix(pattern);
-                self.list_below(&prefix, show_hidden, |key| matcher.is_match(key))
+                self.list_below(&prefix, |key| matcher.is_match(key))
                     .await?
             }
         };
@@ -127,8 +129,15 @@ impl Storage {
     }
 
     /// Size and key of one object.
+    ///
+    /// On the local store, a path that is neither a regular file nor a
+    /// directory fails with [`StorageError::NotAFile`]: opening a named pipe
+    /// would wait for a writer that may never come.
     pub async fn head(&self, key: &str) -> Result<ObjectInfo, StorageError> {
         let path = self.path(key)?;
+        if self.is_local() {
+            local::refuse_special_file(&self.url(key), key).await?;
+        }
         let meta = self
             .store
             .head(&path)
@@ -191,12 +200,10 @@ impl Storage {
         }
     }
 
-    /// The objects below `prefix` whose key passes `keep`, skipping hidden
-    /// ones unless `show_hidden`.
+    /// The objects below `prefix` whose key passes `keep`.
     async fn list_below(
         &self,
         prefix: &str,
-        show_hidden: bool,
         keep: impl Fn(&str) -> bool,
     ) -> Result<Vec<ObjectInfo>, StorageError> {
         let path = self.path(prefix)?;
@@ -208,7 +215,7 @@ impl Storage {
         let mut objects = Vec::new();
         while let Some(meta) = listing.try_next().await.map_err(list_error)? {
             let key = meta.location.as_ref();
-            if (show_hidden || !is_hidden_below(prefix, key)) && keep(key) {
+            if keep(key) {
                 objects.push(self.info(key.to_string(), meta.size));
             }
         }
@@ -232,6 +239,11 @@ impl Storage {
         &self.store
     }
 
+    /// Whether this is the local filesystem store.
+    fn is_local(&self) -> bool {
+        &*self.store_url == LOCAL_STORE_URL
+    }
+
     fn info(&self, key: String, size: u64) -> ObjectInfo {
         ObjectInfo {
             store_url: self.store_url.to_string(),
@@ -241,26 +253,9 @@ impl Storage {
     }
 }
 
-/// Whether some segment of `key` below `prefix` starts with `.`.
-fn is_hidden_below(prefix: &str, key: &str) -> bool {
-    let below = key.strip_prefix(prefix).unwrap_or(key);
-    below.split('/').any(|segment| segment.starts_with('.'))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hidden_is_judged_below_the_prefix_only() {
-        assert!(!is_hidden_below(
-            "home/u/.cache",
-            "home/u/.cache/data/a.txt"
-        ));
-        assert!(is_hidden_below("data", "data/.git/config"));
-        assert!(is_hidden_below("data", "data/.DS_Store"));
-        assert!(!is_hidden_below("data", "data/a.b/c.txt"));
-    }
 
     #[test]
     fn object_urls() {

@@ -1,6 +1,10 @@
 //! The local filesystem store: listing, reading, writing and deleting files.
 
 use std::path::Path;
+use std::process::Command;
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
 
 use bytes::Bytes;
 use cloudbutton_storage::{
@@ -20,6 +24,27 @@ fn write_files(root: &Path, files: &[(&str, &str)]) {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, contents).unwrap();
     }
+}
+
+/// Runs `call` on a thread of its own and returns what it returns, failing
+/// the test instead of hanging if that takes more than ten seconds.
+fn within_ten_seconds<T: Send + 'static>(call: impl FnOnce() -> T + Send + 'static) -> T {
+    let (sender, receiver) = mpsc::channel();
+    thread::spawn(move || sender.send(call()));
+    receiver
+        .recv_timeout(Duration::from_secs(10))
+        .expect("still blocked after ten seconds")
+}
+
+/// Creates a named pipe at `path`.
+fn mkfifo(path: &Path) {
+    let status = Command::new("mkfifo").arg(path).status().unwrap();
+    assert!(status.success(), "mkfifo {} failed", path.display());
+}
+
+/// The key of the local file at `path`.
+fn key_of(path: &Path) -> String {
+    path.to_str().unwrap().trim_start_matches('/').to_string()
 }
 
 /// Lists `location` and returns the paths relative to `root`.
@@ -55,9 +80,12 @@ fn lists_by_object_prefix_and_glob() {
 
     assert_eq!(list(root, &at("data/a")).unwrap(), ["data/a"]);
     assert_eq!(list(root, &at("data/ab")).unwrap(), ["data/ab"]);
+    // Names starting with `.` are listed like any other.
     assert_eq!(
         list(root, &at("data")).unwrap(),
         [
+            "data/.git/config",
+            "data/.hidden",
             "data/a",
             "data/ab",
             "data/e.csv",
@@ -80,6 +108,21 @@ fn lists_by_object_prefix_and_glob() {
         ["data/a", "data/e.csv"]
     );
     assert_eq!(list(root, &at("*/a")).unwrap(), ["data/a"]);
+
+    // A glob matches by its pattern alone: `*` takes a leading `.` too, and a
+    // pattern that wants no such names says so.
+    assert_eq!(
+        list(root, &at("data/*")).unwrap(),
+        ["data/.hidden", "data/a", "data/ab", "data/e.csv"]
+    );
+    assert_eq!(
+        list(root, &at("data/*/config")).unwrap(),
+        ["data/.git/config"]
+    );
+    assert_eq!(
+        list(root, &at("data/[!.]*")).unwrap(),
+        ["data/a", "data/ab", "data/e.csv"]
+    );
     assert_eq!(list(root, &at("data/.*")).unwrap(), ["data/.hidden"]);
     assert_eq!(list(root, &at("data/.hidden")).unwrap(), ["data/.hidden"]);
     assert!(list(root, &at("data/*.txt")).unwrap().is_empty());
@@ -88,6 +131,110 @@ fn lists_by_object_prefix_and_glob() {
     let error = list(root, &url).unwrap_err();
     assert!(matches!(error, StorageError::NotFound { .. }), "{error}");
     assert!(error.to_string().contains(&url), "{error}");
+}
+
+/// Reported: a word count of the Linux documentation differed from a count
+/// of the same files one by one, because listing the directory skipped
+/// `devicetree/bindings/.yamllint`.
+#[test]
+fn dotfiles_are_listed_and_read_like_any_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = [
+        ("docs/devicetree/bindings/.yamllint", "extends: relaxed\n"),
+        ("docs/devicetree/bindings/usb.yaml", "usb\n"),
+        ("docs/.gitignore", "*.o\n"),
+        ("docs/.cache/state", "stale\n"),
+        ("docs/index.rst", "index\n"),
+    ];
+    write_files(dir.path(), &files);
+
+    let storage = local();
+    let location = Location::parse(dir.path().join("docs").to_str().unwrap()).unwrap();
+    let objects = block_on(storage.list(location.selector())).unwrap();
+    let mut expected: Vec<(String, &str)> = files
+        .iter()
+        .map(|(name, data)| (key_of(&dir.path().join(name)), *data))
+        .collect();
+    expected.sort();
+    let found: Vec<(String, String)> = objects
+        .iter()
+        .map(|object| {
+            let data = block_on(storage.get_range(&object.key, 0..object.size)).unwrap();
+            (
+                object.key.clone(),
+                String::from_utf8(data.to_vec()).unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(found.len(), expected.len(), "{found:?}");
+    for ((key, data), (expected_key, expected_data)) in found.iter().zip(&expected) {
+        assert_eq!(key, expected_key);
+        assert_eq!(data, expected_data);
+    }
+}
+
+/// Reported: `mkfifo ff; wordcount ff` waited forever for a writer.
+#[test]
+fn a_named_pipe_fails_naming_it_instead_of_blocking() {
+    let dir = tempfile::tempdir().unwrap();
+    write_files(dir.path(), &[("data/a", "a")]);
+    let fifo = dir.path().join("data/ff");
+    mkfifo(&fifo);
+    std::os::unix::fs::symlink(&fifo, dir.path().join("data/link to ff")).unwrap();
+
+    for path in [fifo.clone(), dir.path().join("data/link to ff")] {
+        let url = format!("file://{}", path.display());
+        let key = key_of(&path);
+        let error = within_ten_seconds(move || block_on(local().head(&key))).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                StorageError::NotAFile {
+                    kind: "named pipe (FIFO)",
+                    ..
+                }
+            ),
+            "{error}"
+        );
+        let message = error.to_string();
+        assert!(message.contains(&url), "{message}");
+        assert!(message.contains("not a regular file"), "{message}");
+
+        // Named as a location, as the command line does.
+        let location = Location::parse(path.to_str().unwrap()).unwrap();
+        assert!(matches!(location.selector(), Selector::Object(_)));
+        let error =
+            within_ten_seconds(move || block_on(local().list(location.selector()))).unwrap_err();
+        assert!(matches!(error, StorageError::NotAFile { .. }), "{error}");
+        assert!(error.to_string().contains(&url), "{error}");
+    }
+
+    // Inside a listed directory it is no object, and is skipped.
+    let root = dir.path().to_path_buf();
+    let data = dir.path().join("data").to_str().unwrap().to_string();
+    let listed = within_ten_seconds(move || list(&root, &data)).unwrap();
+    assert_eq!(listed, ["data/a"]);
+}
+
+#[test]
+fn sockets_and_devices_are_not_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("socket");
+    let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+
+    for (path, kind) in [
+        (socket.as_path(), "socket"),
+        (Path::new("/dev/null"), "device"),
+    ] {
+        let error = block_on(local().head(&key_of(path))).unwrap_err();
+        match &error {
+            StorageError::NotAFile { url, kind: found } => {
+                assert_eq!(url, &format!("file://{}", path.display()));
+                assert_eq!(found, &kind);
+            }
+            other => panic!("{}: expected NotAFile, got {other:?}", path.display()),
+        }
+    }
 }
 
 #[test]

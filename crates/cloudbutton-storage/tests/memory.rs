@@ -46,7 +46,13 @@ fn lists_by_object_prefix_and_glob() {
     assert_eq!(keys("memory://listing/data/a"), ["data/a"]);
     assert_eq!(
         keys("memory://listing/data/"),
-        ["data/a", "data/ab", "data/e.csv", "data/sub/c.csv"]
+        [
+            "data/.hidden",
+            "data/a",
+            "data/ab",
+            "data/e.csv",
+            "data/sub/c.csv"
+        ]
     );
     assert_eq!(
         keys("memory://listing/data"),
@@ -54,10 +60,18 @@ fn lists_by_object_prefix_and_glob() {
     );
     assert_eq!(keys("memory://listing/data/*.csv"), ["data/e.csv"]);
     assert_eq!(
+        keys("memory://listing/data/*"),
+        ["data/.hidden", "data/a", "data/ab", "data/e.csv"]
+    );
+    assert_eq!(
+        keys("memory://listing/data/[!.]*"),
+        ["data/a", "data/ab", "data/e.csv"]
+    );
+    assert_eq!(
         keys("memory://listing/**/*.csv"),
         ["data/e.csv", "data/sub/c.csv"]
     );
-    assert_eq!(keys("memory://listing/").len(), 5);
+    assert_eq!(keys("memory://listing/").len(), 6);
 
     let error = block_on(storage.list(&Selector::Object("data/nothing".into()))).unwrap_err();
     assert!(

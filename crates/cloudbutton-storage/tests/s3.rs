@@ -127,6 +127,8 @@ fn lists_by_object_prefix_and_glob() {
     assert_eq!(list(&at("data/a")).unwrap(), ["data/a"]);
     assert_eq!(list(&at("data/ab")).unwrap(), ["data/ab"]);
     let below_data = [
+        "data/.git/config",
+        "data/.hidden",
         "data/a",
         "data/ab",
         "data/e.csv",
@@ -142,10 +144,18 @@ fn lists_by_object_prefix_and_glob() {
     );
     assert_eq!(list(&at("data/a?")).unwrap(), ["data/ab"]);
     assert_eq!(list(&at("data/.*")).unwrap(), ["data/.hidden"]);
+    assert_eq!(
+        list(&at("data/*")).unwrap(),
+        ["data/.hidden", "data/a", "data/ab", "data/e.csv"]
+    );
+    assert_eq!(
+        list(&at("data/[!.]*")).unwrap(),
+        ["data/a", "data/ab", "data/e.csv"]
+    );
     assert_eq!(list(&at("d*/x")).unwrap(), ["datum/x"]);
     assert!(list(&at("data/*.txt")).unwrap().is_empty());
     assert!(list(&at("nothing/")).unwrap().is_empty());
-    assert_eq!(list(&format!("s3://{name}")).unwrap().len(), 7);
+    assert_eq!(list(&format!("s3://{name}")).unwrap().len(), 9);
 
     // Sizes and URLs come with the listing.
     let location = Location::parse(&at("data/sub/")).unwrap();
@@ -320,4 +330,5 @@ fn plain_http_endpoints_are_refused_unless_allowed() {
     let shown = messages(&error);
     assert!(shown.contains(&format!("s3://{name}/key")), "{shown}");
     assert!(shown.contains("scheme is not allowed"), "{shown}");
+    assert!(shown.contains("allow_http = true"), "{shown}");
 }
