@@ -55,14 +55,16 @@ impl Progress {
         if !self.enabled {
             return;
         }
-        if self.bar.is_none() && self.since.elapsed() >= SHOW_AFTER {
+        let elapsed = self.since.elapsed();
+        if self.bar.is_none() && elapsed >= SHOW_AFTER {
             let bar = ProgressBar::with_draw_target(
                 Some(self.total as u64),
                 ProgressDrawTarget::stderr_with_hz(10),
-            );
+            )
+            .with_elapsed(elapsed);
             bar.set_style(
                 ProgressStyle::with_template(
-                    "{elapsed_precise} [{bar:40}] {pos}/{len} tasks ({per_sec}, eta {eta})",
+                    "{elapsed_precise} [{bar:40}] {pos}/{len} tasks ({msg})",
                 )
                 .expect("valid template")
                 .progress_chars("=> "),
@@ -71,8 +73,25 @@ impl Progress {
         }
         if let Some(bar) = &self.bar {
             bar.set_position(done as u64);
+            bar.set_message(rate_and_eta(done, self.total, elapsed));
         }
     }
+}
+
+/// The average rate since the wait began, and the time left at that rate.
+/// Tasks finish unevenly (a bar appears with many already done), so an
+/// average over the whole wait is steadier than a recent-window estimate.
+fn rate_and_eta(done: usize, total: usize, elapsed: Duration) -> String {
+    let rate = done as f64 / elapsed.as_secs_f64().max(1e-3);
+    if done == 0 {
+        return "starting".to_owned();
+    }
+    if done >= total {
+        return format!("{rate:.1} tasks/s");
+    }
+    let left = Duration::from_secs_f64((total - done) as f64 / rate);
+    let left = humantime::format_duration(Duration::from_secs(left.as_secs().max(1)));
+    format!("{rate:.1} tasks/s, about {left} left")
 }
 
 impl Drop for Progress {
@@ -80,5 +99,19 @@ impl Drop for Progress {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rate_is_an_average_and_the_time_left_follows_from_it() {
+        let message = rate_and_eta(50, 200, Duration::from_secs(10));
+        assert_eq!(message, "5.0 tasks/s, about 30s left");
+        assert_eq!(rate_and_eta(0, 10, Duration::from_secs(2)), "starting");
+        let finishing = rate_and_eta(10, 10, Duration::from_secs(2));
+        assert_eq!(finishing, "5.0 tasks/s");
     }
 }
