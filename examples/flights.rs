@@ -16,12 +16,14 @@
 //! flights table has none).
 
 use std::collections::BTreeMap;
+use std::io::{self, Write};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
 use cloudbutton::executor::Chunk;
 use cloudbutton::executor::config::parse_size;
+use cloudbutton::report::to_stderr;
 use cloudbutton::{FnResult, Function, FunctionExecutor, ObjectInput, ReduceBy, TaskContext, Wait};
 use serde::{Deserialize, Serialize};
 
@@ -110,13 +112,7 @@ struct Args {
 fn main() -> ExitCode {
     let args = Args::parse();
     cloudbutton::logging::init(args.verbose);
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+    cloudbutton::report::exit(run(&args))
 }
 
 fn run(args: &Args) -> anyhow::Result<()> {
@@ -132,16 +128,12 @@ fn run(args: &Args) -> anyhow::Result<()> {
         .get_result()?
         .pop()
         .context("the reducer returned nothing")?;
-    for (
-        carrier,
-        Delays {
-            flights,
-            total_delay,
-        },
-    ) in delays
-    {
-        println!("{carrier}\t{flights}\t{:.3}", total_delay / flights as f64);
+    let mut stdout = io::stdout().lock();
+    for (carrier, delays) in delays {
+        let mean = delays.total_delay / delays.flights as f64;
+        writeln!(stdout, "{carrier}\t{}\t{mean:.3}", delays.flights)?;
     }
-    eprintln!("{summary}");
+    stdout.flush()?;
+    to_stderr(&format!("{summary}\n"));
     Ok(())
 }

@@ -20,6 +20,7 @@ use anyhow::Context;
 use clap::Parser;
 use cloudbutton::executor::Chunk;
 use cloudbutton::executor::config::parse_size;
+use cloudbutton::report::to_stderr;
 use cloudbutton::text::{WordCounter, WordCounts, merge_counts, ranked};
 use cloudbutton::{FnResult, Function, FunctionExecutor, ObjectInput, ReduceBy, TaskContext, Wait};
 
@@ -66,13 +67,7 @@ struct Args {
 fn main() -> ExitCode {
     let args = Args::parse();
     cloudbutton::logging::init(args.verbose);
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+    cloudbutton::report::exit(run(&args))
 }
 
 fn run(args: &Args) -> anyhow::Result<()> {
@@ -104,20 +99,21 @@ fn run(args: &Args) -> anyhow::Result<()> {
                 File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
             write_counts(BufWriter::new(file), &ranked)
                 .with_context(|| format!("cannot write {}", path.display()))?;
-            print!("top words:\n{top}");
-            eprintln!(
-                "{} distinct words written to {}",
+            let mut stdout = io::stdout().lock();
+            write!(stdout, "top words:\n{top}").and_then(|()| stdout.flush())?;
+            to_stderr(&format!(
+                "{} distinct words written to {}\n",
                 ranked.len(),
                 path.display()
-            );
+            ));
         }
         None => {
             write_counts(io::stdout().lock(), &ranked)
                 .context("cannot write to standard output")?;
-            eprint!("top words:\n{top}");
+            to_stderr(&format!("top words:\n{top}"));
         }
     }
-    eprintln!("{summary}");
+    to_stderr(&format!("{summary}\n"));
     Ok(())
 }
 

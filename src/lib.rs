@@ -31,6 +31,7 @@
 //! [`storage`] and [`partition`].
 
 pub mod logging;
+pub mod report;
 pub mod text;
 
 pub use cloudbutton_executor as executor;

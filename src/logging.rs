@@ -1,5 +1,7 @@
 //! Logging for command-line programs: quiet by default, louder with `-v`.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 /// Sends `tracing` events to standard error. With no `-v`, only warnings
@@ -15,6 +17,7 @@ pub fn init(verbosity: u8) {
     // A second call (as in tests) keeps the first subscriber.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .try_init();
 }

@@ -8,12 +8,10 @@
 
 mod storage;
 
-use std::io;
 use std::process::ExitCode;
 
 use clap::{ArgAction, Parser, Subcommand};
-use cloudbutton::executor::config::ConfigError;
-use cloudbutton::storage::StorageError;
+use cloudbutton::report;
 
 /// Serverless data analytics: split data in object storage, run a function
 /// on every piece in parallel, reduce the results.
@@ -47,20 +45,14 @@ fn main() -> ExitCode {
         Command::Storage(command) => storage::run(command, cli.verbose > 0),
     };
     match outcome {
-        Ok(()) => ExitCode::SUCCESS,
-        // A reader that stops early (`| head`) is not a failure of ours.
-        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
-        Err(error) => {
-            if !error.is::<AlreadyReported>() {
-                report(&error);
-            }
-            ExitCode::FAILURE
-        }
+        // Each failure was reported as it happened; only the status is left.
+        Err(error) if error.is::<AlreadyReported>() => ExitCode::FAILURE,
+        outcome => report::exit(outcome),
     }
 }
 
 /// The error of a command that went on past failures, each already reported
-/// by [`report`], and so must only set the exit status.
+/// by [`report::report`], and so must only set the exit status.
 #[derive(Debug, thiserror::Error)]
 #[error("{failed} of {total} failed")]
 pub struct AlreadyReported {
@@ -68,33 +60,6 @@ pub struct AlreadyReported {
     pub failed: usize,
     /// How many items the command was given.
     pub total: usize,
-}
-
-/// Prints `error: ` and the message of `error` to standard error.
-pub fn report(error: &anyhow::Error) {
-    eprintln!("error: {}", message(error));
-}
-
-/// The message of `error`: its chain of contexts down to the first error of
-/// our own libraries. Those already end with the innermost cause a user can
-/// act on, and the layers below them would only repeat it.
-fn message(error: &anyhow::Error) -> String {
-    let mut parts = Vec::new();
-    for cause in error.chain() {
-        parts.push(cause.to_string());
-        if cause.is::<StorageError>() || cause.is::<ConfigError>() {
-            break;
-        }
-    }
-    parts.join(": ")
-}
-
-/// Whether `error` comes from writing to a pipe whose reader has gone.
-fn is_broken_pipe(error: &anyhow::Error) -> bool {
-    error
-        .chain()
-        .filter_map(|cause| cause.downcast_ref::<io::Error>())
-        .any(|io| io.kind() == io::ErrorKind::BrokenPipe)
 }
 
 #[cfg(test)]
@@ -105,18 +70,5 @@ mod tests {
     fn the_command_line_is_well_formed() {
         use clap::CommandFactory;
         Cli::command().debug_assert();
-    }
-
-    #[test]
-    fn reports_stop_at_our_own_errors() {
-        let unreadable = StorageError::Unreadable {
-            what: "local file /data/a.txt".into(),
-            source: io::Error::new(io::ErrorKind::NotFound, "no such file"),
-        };
-        let error = anyhow::Error::new(unreadable).context("cannot upload /data/a.txt");
-        assert_eq!(
-            message(&error),
-            "cannot upload /data/a.txt: cannot read local file /data/a.txt: no such file"
-        );
     }
 }

@@ -19,7 +19,8 @@ use cloudbutton::executor::config::Config;
 use cloudbutton::storage::{Location, Selector, Storage, StorageError, StorageOptions, block_on};
 use futures::{Stream, StreamExt, TryStreamExt, stream};
 
-use crate::{AlreadyReported, report};
+use crate::AlreadyReported;
+use cloudbutton::report;
 
 /// What stands for standard input among the files to upload, and for
 /// standard output as the destination of a download.
@@ -46,8 +47,9 @@ pub enum StorageCommand {
 /// An object URL lists that object. A prefix ending in `/`, a local directory
 /// or a whole store (`s3://bucket`) lists every object below it, at any depth;
 /// a glob (`logs/*.gz`, `data/**/*.csv`) lists the objects it matches. Names
-/// starting with `.` are skipped below a prefix unless a glob asks for them.
-/// A prefix or glob that selects nothing prints nothing.
+/// starting with `.` are listed too, and a glob's `*` matches a leading `.`
+/// (`data/[!.]*` leaves such names out). A prefix or glob that selects
+/// nothing prints nothing.
 #[derive(Args)]
 pub struct LsArgs {
     /// Objects, prefixes, directories or globs to list.
@@ -498,7 +500,7 @@ impl Failures {
     }
 
     fn record(&mut self, error: anyhow::Error) {
-        report(&error);
+        report::report(&error);
         self.failed += 1;
     }
 
