@@ -72,8 +72,8 @@ impl Progress {
             self.bar = Some(bar);
         }
         if let Some(bar) = &self.bar {
-            bar.set_position(done as u64);
             bar.set_message(rate_and_eta(done, self.total, elapsed));
+            bar.set_position(done as u64);
         }
     }
 }
