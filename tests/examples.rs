@@ -92,6 +92,25 @@ fn wordcount_without_an_output_file_writes_counts_to_stdout_and_can_export_stati
 }
 
 #[test]
+fn wordcount_equals_an_independent_count_on_the_linux_documentation() {
+    let docs = root().join("data/fetched/linux-doc");
+    assert!(
+        docs.exists(),
+        "{} is missing: run scripts/fetch-data.sh linux-doc (the test command does)",
+        docs.display()
+    );
+    let expected = reference("reference-wordcount.py", &[&docs]);
+    let output = run(Command::new(example("wordcount"))
+        .arg(&docs)
+        .args(["--chunk-size", "16KiB"]));
+    assert!(
+        String::from_utf8(output.stdout).unwrap() == expected,
+        "the counts of {} differ from the reference",
+        docs.display()
+    );
+}
+
+#[test]
 fn wordcount_names_a_missing_input() {
     let output = Command::new(example("wordcount"))
         .arg(root().join("data/no-such-file.txt"))
