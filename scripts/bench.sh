@@ -13,6 +13,8 @@ report=target/bench-report.txt
 mkdir -p target
 scripts/fetch-data.sh corpus-1g >&2
 cargo bench --no-run >&2
+cargo build --release --example wordcount >&2
+[[ -x /usr/bin/time ]] || { echo "error: /usr/bin/time is needed: apt-get install time" >&2; exit 1; }
 
 {
     echo "date:    $(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -24,6 +26,11 @@ cargo bench --no-run >&2
     echo
     echo "== (b) word count, executor against a one-thread loop"
     cargo bench -q --bench wordcount -- data/fetched/corpus-1g/ 64MiB 5
+    echo
+    echo "== (b) peak memory of the wordcount example on the same corpus"
+    /usr/bin/time -f "wordcount example: peak RSS %M KiB, %e s wall" \
+        target/release/examples/wordcount data/fetched/corpus-1g/ \
+        --output target/bench-wordcount.tsv 2>&1 | tail -1
     echo
     echo "== (c) word count with Lithops (localhost backend, 64 MiB chunks)"
     bench/lithops/run.sh data/fetched/corpus-1g --chunk-size 67108864 --top 3
