@@ -18,29 +18,10 @@ use std::io::{BufReader, Read};
 use std::time::Instant;
 
 use cloudbutton::executor::config::parse_size;
-use cloudbutton::executor::{Chunk, Config, ProgressMode};
+use cloudbutton::executor::{Config, ProgressMode};
 use cloudbutton::storage::StorageOptions;
-use cloudbutton::text::{WordCounter, WordCounts, merge_counts};
-use cloudbutton::{FnResult, Function, FunctionExecutor, ObjectInput, ReduceBy, TaskContext, Wait};
-
-fn count_words(chunk: Chunk, ctx: &TaskContext) -> FnResult<WordCounts> {
-    let mut counter = WordCounter::new();
-    counter.feed_reader(chunk.open(ctx)?)?;
-    Ok(counter.finish())
-}
-
-fn merge(parts: Vec<WordCounts>, _: &TaskContext) -> FnResult<WordCounts> {
-    let mut total = WordCounts::default();
-    for part in parts {
-        merge_counts(&mut total, part);
-    }
-    Ok(total)
-}
-
-static COUNT_WORDS: Function<Chunk, WordCounts> = Function::new("bench::count_words", count_words);
-static MERGE: Function<Vec<WordCounts>, WordCounts> = Function::new("bench::merge", merge);
-cloudbutton::register!(COUNT_WORDS);
-cloudbutton::register!(MERGE);
+use cloudbutton::text::{COUNT_WORDS, MERGE_COUNTS, WordCounter};
+use cloudbutton::{FunctionExecutor, ObjectInput, ReduceBy, Wait};
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1).filter(|arg| arg != "--bench");
@@ -89,7 +70,7 @@ fn main() -> anyhow::Result<()> {
 
         let start = Instant::now();
         let objects = ObjectInput::new([input.clone()]).chunk_size(chunk_size.as_u64());
-        let job = executor.map_reduce(&COUNT_WORDS, objects, &MERGE, ReduceBy::All)?;
+        let job = executor.map_reduce(&COUNT_WORDS, objects, &MERGE_COUNTS, ReduceBy::All)?;
         job.wait(Wait::All, None);
         let reduce_time = job.stats()[0].run_time().unwrap_or_default().as_secs_f64();
         let counts = job.get_result()?.pop().unwrap_or_default();

@@ -5,8 +5,9 @@
 //!     [--stats FILE]
 //! ```
 //!
-//! Each chunk's words are counted by a map task; one reducer merges the
-//! counts. Every word and its count go to FILE (or to standard output) as
+//! Each chunk's words are counted by a map task and one reducer merges the
+//! counts: the functions `cloudbutton::text::{COUNT_WORDS, MERGE_COUNTS}`.
+//! Every word and its count go to FILE (or to standard output) as
 //! `word<TAB>count` lines, count descending then word ascending; the top ten
 //! words and the job summary go to the terminal. `--stats FILE` writes every
 //! task's statistics as JSON, for plotting.
@@ -18,31 +19,10 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use cloudbutton::executor::Chunk;
 use cloudbutton::executor::config::parse_size;
 use cloudbutton::report::to_stderr;
-use cloudbutton::text::{WordCounter, WordCounts, merge_counts, ranked};
-use cloudbutton::{FnResult, Function, FunctionExecutor, ObjectInput, ReduceBy, TaskContext, Wait};
-
-fn count_words(chunk: Chunk, ctx: &TaskContext) -> FnResult<WordCounts> {
-    let mut counter = WordCounter::new();
-    counter.feed_reader(chunk.open(ctx)?)?;
-    Ok(counter.finish())
-}
-
-fn merge(parts: Vec<WordCounts>, _: &TaskContext) -> FnResult<WordCounts> {
-    let mut total = WordCounts::default();
-    for part in parts {
-        merge_counts(&mut total, part);
-    }
-    Ok(total)
-}
-
-static COUNT_WORDS: Function<Chunk, WordCounts> =
-    Function::new("wordcount::count_words", count_words);
-static MERGE: Function<Vec<WordCounts>, WordCounts> = Function::new("wordcount::merge", merge);
-cloudbutton::register!(COUNT_WORDS);
-cloudbutton::register!(MERGE);
+use cloudbutton::text::{COUNT_WORDS, MERGE_COUNTS, ranked};
+use cloudbutton::{FunctionExecutor, ObjectInput, ReduceBy, Wait};
 
 /// Counts the words of text files in parallel.
 #[derive(Parser)]
@@ -76,7 +56,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
     if let Some(size) = args.chunk_size {
         input = input.chunk_size(size.as_u64());
     }
-    let job = executor.map_reduce(&COUNT_WORDS, input, &MERGE, ReduceBy::All)?;
+    let job = executor.map_reduce(&COUNT_WORDS, input, &MERGE_COUNTS, ReduceBy::All)?;
     job.wait(Wait::All, None);
     let summary = job.summary();
     if let Some(path) = &args.stats {
