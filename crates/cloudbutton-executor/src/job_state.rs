@@ -74,8 +74,8 @@ where
     I: Clone + Send + 'static,
     O: Serialize + Send + 'static,
 {
-    /// A job whose tasks wait for [`release`](Self::release) when `ready` is
-    /// false, and are queued right away otherwise.
+    /// A job of one task per input. A task given no input yet waits for
+    /// [`release`](Self::release); the others are queued by [`start`](Self::start).
     pub(crate) fn new(
         function: Function<I, O>,
         inputs: Vec<(Option<I>, InputDescription)>,

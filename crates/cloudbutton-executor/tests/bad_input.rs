@@ -6,45 +6,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use cloudbutton_executor::{
-    Chunk, Config, ExecutorError, FailureKind, FnResult, Function, FunctionExecutor,
-    InputDescription, ObjectInput, ProgressMode, ReduceBy, TaskContext, TaskError, TaskState,
+    Chunk, ExecutorError, FailureKind, FnResult, Function, InputDescription, ObjectInput, ReduceBy,
+    TaskContext, TaskError, TaskState,
 };
 use cloudbutton_partition::lines;
-use cloudbutton_storage::{Storage, StorageError, StorageOptions, block_on};
-use tempfile::TempDir;
+use cloudbutton_storage::StorageError;
 
-fn executor(workers: usize) -> FunctionExecutor {
-    let mut config = Config::default();
-    config.executor.workers = Some(workers);
-    config.executor.progress = ProgressMode::Never;
-    FunctionExecutor::with_config(config).unwrap()
-}
-
-fn memory_store(name: &str, objects: &[(&str, &[u8])]) -> String {
-    let url = format!("memory://{name}");
-    let storage = Storage::connect(&url, &StorageOptions::default()).unwrap();
-    for (key, data) in objects {
-        block_on(storage.put(key, Bytes::copy_from_slice(data))).unwrap();
-    }
-    url
-}
-
-fn local_dir(files: &[(&str, &[u8])]) -> TempDir {
-    let dir = tempfile::Builder::new()
-        .prefix("bad-input-")
-        .tempdir()
-        .unwrap();
-    for (name, data) in files {
-        std::fs::write(dir.path().join(name), data).unwrap();
-    }
-    dir
-}
-
-fn path_of(dir: &TempDir, name: &str) -> String {
-    dir.path().join(name).to_str().unwrap().to_owned()
-}
+mod support;
+use support::{executor, local_dir, memory_store, path_of};
 
 fn chunk_lines(chunk: &Chunk, ctx: &TaskContext) -> FnResult<Vec<String>> {
     Ok(lines(chunk.open(ctx)?).collect::<Result<_, _>>()?)

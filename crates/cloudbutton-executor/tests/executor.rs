@@ -4,17 +4,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use cloudbutton_executor::{
-    Config, FnResult, Function, FunctionExecutor, ProgressMode, ReduceBy, TaskContext, TaskState,
-    Wait,
-};
+use cloudbutton_executor::{FnResult, Function, ReduceBy, TaskContext, TaskState, Wait};
 
-fn executor(workers: usize) -> FunctionExecutor {
-    let mut config = Config::default();
-    config.executor.workers = Some(workers);
-    config.executor.progress = ProgressMode::Never;
-    FunctionExecutor::with_config(config).unwrap()
-}
+mod support;
+use support::executor;
 
 fn square(x: u64, _: &TaskContext) -> FnResult<u64> {
     Ok(x * x)

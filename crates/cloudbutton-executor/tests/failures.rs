@@ -4,16 +4,11 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use cloudbutton_executor::{
-    Config, FailureKind, FnResult, Function, FunctionExecutor, InputDescription, ProgressMode,
-    ReduceBy, TaskContext, TaskState, Wait,
+    FailureKind, FnResult, Function, InputDescription, ReduceBy, TaskContext, TaskState, Wait,
 };
 
-fn executor(workers: usize) -> FunctionExecutor {
-    let mut config = Config::default();
-    config.executor.workers = Some(workers);
-    config.executor.progress = ProgressMode::Never;
-    FunctionExecutor::with_config(config).unwrap()
-}
+mod support;
+use support::executor;
 
 fn picky(x: i64, _: &TaskContext) -> FnResult<i64> {
     match x {

@@ -4,50 +4,14 @@
 use std::io::Read;
 use std::path::Path;
 
-use bytes::Bytes;
 use cloudbutton_executor::{
-    Chunk, Config, FnResult, Function, FunctionExecutor, ObjectInput, ProgressMode, ReduceBy,
-    TaskContext, Wait,
+    Chunk, FnResult, Function, FunctionExecutor, ObjectInput, ReduceBy, TaskContext, Wait,
 };
 use cloudbutton_partition::{Delimiter, records};
-use cloudbutton_storage::{Storage, StorageOptions, block_on};
 use proptest::prelude::*;
-use tempfile::TempDir;
 
-fn executor(workers: usize) -> FunctionExecutor {
-    let mut config = Config::default();
-    config.executor.workers = Some(workers);
-    config.executor.progress = ProgressMode::Never;
-    FunctionExecutor::with_config(config).unwrap()
-}
-
-/// Writes `objects` to the in-memory store `memory://name` and returns its URL.
-fn memory_store(name: &str, objects: &[(&str, &[u8])]) -> String {
-    let url = format!("memory://{name}");
-    let storage = Storage::connect(&url, &StorageOptions::default()).unwrap();
-    for (key, data) in objects {
-        block_on(storage.put(key, Bytes::copy_from_slice(data))).unwrap();
-    }
-    url
-}
-
-/// A fresh directory holding `files`, which may sit in subdirectories.
-fn local_dir(files: &[(&str, &[u8])]) -> TempDir {
-    let dir = tempfile::Builder::new()
-        .prefix("object-input-")
-        .tempdir()
-        .unwrap();
-    for (name, data) in files {
-        let path = dir.path().join(name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, data).unwrap();
-    }
-    dir
-}
-
-fn path_of(dir: &TempDir, name: &str) -> String {
-    dir.path().join(name).to_str().unwrap().to_owned()
-}
+mod support;
+use support::{executor, gather, local_dir, memory_store, path_of};
 
 fn file_url(path: &Path) -> String {
     format!("file://{}", path.to_str().unwrap())
@@ -164,20 +128,6 @@ fn sum(counts: Vec<u64>, _: &TaskContext) -> FnResult<u64> {
 }
 static SUM: Function<Vec<u64>, u64> = Function::new("object-input::sum", sum);
 cloudbutton_executor::register!(SUM);
-
-/// Runs `function` over `input` and concatenates the tasks' results in task
-/// order.
-fn gather<T>(
-    executor: &FunctionExecutor,
-    function: &Function<Chunk, Vec<T>>,
-    input: ObjectInput,
-) -> Vec<T>
-where
-    T: Clone + serde::Serialize + serde::de::DeserializeOwned + Send + 'static,
-{
-    let job = executor.map(function, input).unwrap();
-    job.get_result().unwrap().into_iter().flatten().collect()
-}
 
 /// Checks that the newline records, the raw bytes and (for text) the lines
 /// of every chunk add up to the objects, for every chunk size in `sizes`.

@@ -9,11 +9,12 @@ use std::net::TcpStream;
 
 use bytes::Bytes;
 use cloudbutton_executor::{
-    Chunk, Config, FnResult, Function, FunctionExecutor, ObjectInput, ProgressMode, ReduceBy,
-    TaskContext, Wait,
+    Chunk, FnResult, Function, FunctionExecutor, ObjectInput, ReduceBy, TaskContext, Wait,
 };
 use cloudbutton_storage::{S3Options, Storage, StorageOptions, block_on};
-use tempfile::TempDir;
+
+mod support;
+use support::{gather, local_dir};
 
 /// A secret key no message may ever show.
 const SECRET: &str = "cb-secret-0c4b8e61d3";
@@ -42,9 +43,7 @@ fn storage_options() -> StorageOptions {
 }
 
 fn executor() -> FunctionExecutor {
-    let mut config = Config::default();
-    config.executor.workers = Some(4);
-    config.executor.progress = ProgressMode::Never;
+    let mut config = support::config(4);
     config.storage = storage_options();
     FunctionExecutor::with_config(config).unwrap()
 }
@@ -79,20 +78,6 @@ fn bucket(name: &str, objects: &[(&str, &[u8])]) -> String {
         block_on(storage.put(key, Bytes::copy_from_slice(data))).unwrap();
     }
     url
-}
-
-/// A directory holding `objects` under the same names.
-fn local_dir(objects: &[(&str, &[u8])]) -> TempDir {
-    let dir = tempfile::Builder::new()
-        .prefix("s3-input-")
-        .tempdir()
-        .unwrap();
-    for (name, data) in objects {
-        let path = dir.path().join(name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, data).unwrap();
-    }
-    dir
 }
 
 /// Text objects of every awkward shape: lines that end in `\r\n`, a last
@@ -181,12 +166,6 @@ fn reference_counts(text: &[u8]) -> Counts {
     counts
 }
 
-/// Every line each task saw, in task order.
-fn gather_lines(executor: &FunctionExecutor, input: ObjectInput) -> Vec<String> {
-    let job = executor.map(&LINES, input).unwrap();
-    job.get_result().unwrap().into_iter().flatten().collect()
-}
-
 #[test]
 fn word_count_over_a_bucket_equals_the_local_one() {
     let objects = corpus();
@@ -240,8 +219,8 @@ fn word_count_over_a_bucket_equals_the_local_one() {
 
         // Record by record, in the same order.
         assert_eq!(
-            gather_lines(&executor, remote),
-            gather_lines(&executor, on_disk),
+            gather(&executor, &LINES, remote),
+            gather(&executor, &LINES, on_disk),
             "chunks of {chunk_size}"
         );
     }
@@ -265,8 +244,8 @@ fn globs_and_lists_of_objects_select_the_same_records() {
         format!("{}/text/sub/c.txt", dir.path().display()),
     ])
     .chunk_size(100);
-    let lines = gather_lines(&executor, remote);
-    assert_eq!(lines, gather_lines(&executor, on_disk));
+    let lines = gather(&executor, &LINES, remote);
+    assert_eq!(lines, gather(&executor, &LINES, on_disk));
     assert_eq!(
         lines.iter().filter(|line| line.as_str() == "chunk").count(),
         1
