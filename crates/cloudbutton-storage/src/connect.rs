@@ -3,8 +3,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
+use object_store::ClientConfigKey;
 use object_store::ObjectStore;
-use object_store::aws::AmazonS3Builder;
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 
@@ -52,6 +53,31 @@ pub(crate) fn connect(
     Ok((canonical, store))
 }
 
+/// An `http://` endpoint only works with `allow_http`; without it every
+/// request fails, after a credential lookup, with a terse message. Say so
+/// up front, from the settings alone.
+fn refuse_plain_http_unless_allowed(
+    store_url: &str,
+    builder: &AmazonS3Builder,
+) -> Result<(), StorageError> {
+    let endpoint = builder.get_config_value(&AmazonS3ConfigKey::Endpoint);
+    let allowed = builder
+        .get_config_value(&AmazonS3ConfigKey::Client(ClientConfigKey::AllowHttp))
+        .is_some_and(|value| value.eq_ignore_ascii_case("true"));
+    match endpoint {
+        Some(endpoint) if endpoint.starts_with("http://") && !allowed => {
+            Err(StorageError::invalid(
+                store_url,
+                format!(
+                    "the endpoint {endpoint} is plain HTTP: set `allow_http = true` in \
+                 [storage.s3] or AWS_ALLOW_HTTP=true to use it"
+                ),
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Builds the store for a canonical store URL.
 fn build(store_url: &str, s3: &S3Options) -> Result<Arc<dyn ObjectStore>, StorageError> {
     if store_url == LOCAL_STORE_URL {
@@ -86,6 +112,7 @@ fn build(store_url: &str, s3: &S3Options) -> Result<Arc<dyn ObjectStore>, Storag
     if let Some(allow_http) = s3.allow_http {
         builder = builder.with_allow_http(allow_http);
     }
+    refuse_plain_http_unless_allowed(store_url, &builder)?;
     let store = builder
         .build()
         .map_err(|source| StorageError::from_store(store_url.to_string(), source))?;

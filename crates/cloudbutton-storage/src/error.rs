@@ -160,14 +160,7 @@ fn short_cause(error: &object_store::Error) -> String {
     while let Some(cause) = innermost.source() {
         innermost = cause;
     }
-    let cause = innermost.to_string();
-    if cause.contains("URL scheme is not allowed") {
-        return format!(
-            "{cause}: an http:// endpoint needs `allow_http = true` in [storage.s3] \
-             or AWS_ALLOW_HTTP=true"
-        );
-    }
-    cause
+    innermost.to_string()
 }
 
 #[cfg(test)]
