@@ -1,9 +1,10 @@
 //! The progress bar shown while a driver waits on a long job.
 
+use std::fmt;
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 use serde::Deserialize;
 
 /// When to draw a progress bar.
@@ -62,17 +63,25 @@ impl Progress {
                 ProgressDrawTarget::stderr_with_hz(10),
             )
             .with_elapsed(elapsed);
-            bar.set_style(
-                ProgressStyle::with_template(
-                    "{elapsed_precise} [{bar:40}] {pos}/{len} tasks ({msg})",
-                )
-                .expect("valid template")
-                .progress_chars("=> "),
-            );
+            // The rate comes from the same state as the count, so every frame
+            // agrees with itself.
+            let style = ProgressStyle::with_template(
+                "{elapsed_precise} [{wide_bar}] {pos}/{len} tasks ({rate_and_eta})",
+            )
+            .expect("valid template")
+            .with_key(
+                "rate_and_eta",
+                |state: &ProgressState, out: &mut dyn fmt::Write| {
+                    let total = state.len().unwrap_or(0) as usize;
+                    let _ =
+                        out.write_str(&rate_and_eta(state.pos() as usize, total, state.elapsed()));
+                },
+            )
+            .progress_chars("=> ");
+            bar.set_style(style);
             self.bar = Some(bar);
         }
         if let Some(bar) = &self.bar {
-            bar.set_message(rate_and_eta(done, self.total, elapsed));
             bar.set_position(done as u64);
         }
     }
