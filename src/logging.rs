@@ -6,7 +6,8 @@ use tracing_subscriber::EnvFilter;
 
 /// Sends `tracing` events to standard error. With no `-v`, only warnings
 /// and errors; `-v` adds CloudButton's info and debug events, `-vv` its
-/// traces. `RUST_LOG`, when set, overrides all of this.
+/// traces. `RUST_LOG`, when set, overrides all of this. Logs are coloured
+/// on a terminal unless `NO_COLOR` is set.
 pub fn init(verbosity: u8) {
     let default = match verbosity {
         0 => "warn",
@@ -14,10 +15,12 @@ pub fn init(verbosity: u8) {
         _ => "info,cloudbutton=trace,cloudbutton_executor=trace,cloudbutton_storage=trace",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    // Colours only on a terminal, and never when NO_COLOR is set.
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     // A second call (as in tests) keeps the first subscriber.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
+        .with_ansi(colour)
         .with_writer(std::io::stderr)
         .try_init();
 }
