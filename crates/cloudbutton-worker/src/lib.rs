@@ -1,0 +1,49 @@
+//! Running CloudButton tasks on many machines.
+//!
+//! A job outgrows one machine when its tasks run on workers spread over many
+//! hosts. Drivers and workers meet in Redis: this first module is the task
+//! queue they share ([`TaskQueue`]), with at-least-once delivery under
+//! leases, exactly-once commit of each task's result, cancellation, and keys
+//! that expire with an abandoned job. See the [`queue`] module doc for the
+//! design.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use cloudbutton_worker::{JobId, TaskMessage, TaskQueue};
+//!
+//! # fn main() -> Result<(), cloudbutton_worker::QueueError> {
+//! // The driver submits tasks ...
+//! let mut driver = TaskQueue::connect("redis://127.0.0.1:6379")?;
+//! let job = JobId::generate();
+//! let tasks = (0..3).map(|index| TaskMessage {
+//!     index,
+//!     function: "wordcount::count".to_owned(),
+//!     input: format!("chunk {index}").into_bytes(),
+//! });
+//! driver.submit(&job, tasks)?;
+//!
+//! // ... a worker, on any host, runs them ...
+//! let mut worker = TaskQueue::connect("redis://127.0.0.1:6379")?;
+//! let lease = Duration::from_secs(30);
+//! while let Some(task) = worker.take("worker-1", lease, Duration::from_millis(100))? {
+//!     let output = task.input.to_ascii_uppercase();
+//!     worker.complete(&task, Ok(&output))?;
+//! }
+//!
+//! // ... and the driver gathers the results as they commit.
+//! let results = driver.results(&job, Duration::from_secs(1))?;
+//! assert_eq!(results.len(), 3);
+//! # Ok(())
+//! # }
+//! ```
+
+mod error;
+pub mod keys;
+mod messages;
+pub mod queue;
+mod scripts;
+
+pub use error::{QueueError, redact_url};
+pub use keys::JobId;
+pub use messages::{Commit, Delivery, JobStatus, Renewal, TaskMessage, TaskResult};
+pub use queue::{QueueConfig, TaskQueue};
