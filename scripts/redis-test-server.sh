@@ -23,10 +23,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 HOME_DIR=target/redis-test-server
 START_TIMEOUT=10
 
-die() {
-    echo "error: $*" >&2
-    exit 1
-}
+# shellcheck source=scripts/lib/test-server.sh
+source scripts/lib/test-server.sh
 
 install() {
     if command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then
@@ -48,85 +46,25 @@ install() {
     command -v redis-server >/dev/null || die "redis-server is still not on PATH after installing it"
 }
 
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+launch() {
+    redis-server --port "$1" --bind 127.0.0.1 --save '' --appendonly no \
+        --dir "$2" --daemonize no --logfile "$2/log" </dev/null >/dev/null 2>&1 &
+    SERVER_PID=$!
+}
+
+answers() {
+    local port=${1##*:}
+    [[ $(redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null) == PONG ]]
 }
 
 start() {
     install
-
-    # Another process may take the port between our probe and the server's
-    # bind; then the server exits and we try another port.
-    local attempt port url run pid deadline
-    for attempt in 1 2 3; do
-        port=$(free_port)
-        url=redis://127.0.0.1:$port
-        run=$PWD/$HOME_DIR/run/$port
-        mkdir -p "$run"
-        redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
-            --dir "$run" --daemonize no --logfile "$run/log" </dev/null >/dev/null 2>&1 &
-        pid=$!
-        echo "$pid" >"$run/pid"
-
-        deadline=$((SECONDS + START_TIMEOUT))
-        while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do
-            if [[ $(redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null) == PONG ]]; then
-                echo "$url" >"$HOME_DIR/url"
-                echo "Redis test server (redis-server, pid $pid) at $url" >&2
-                echo "export CLOUDBUTTON_TEST_REDIS_URL=$url"
-                return
-            fi
-            sleep 0.05
-        done
-
-        if kill -0 "$pid" 2>/dev/null; then
-            kill "$pid"
-            die "the Redis test server did not answer at $url within ${START_TIMEOUT}s; its log: $run/log"
-        fi
-        echo "the Redis test server exited at start (attempt $attempt); its log:" >&2
-        cat "$run/log" >&2 || true
-        rm -rf "$run"
-    done
-    die "the Redis test server would not start"
-}
-
-# Whether process $1 still runs. A server that has exited stays a zombie
-# until its parent, long gone, is replaced by an init that reaps it.
-running() {
-    local state
-    state=$(ps -p "$1" -o stat= 2>/dev/null) || return 1
-    [[ -n $state && $state != Z* ]]
+    start_server "Redis test server" redis
+    echo "export CLOUDBUTTON_TEST_REDIS_URL=$SERVER_URL"
 }
 
 stop() {
-    local url=${1:-${CLOUDBUTTON_TEST_REDIS_URL:-}}
-    if [[ -z $url && -f $HOME_DIR/url ]]; then
-        url=$(cat "$HOME_DIR/url")
-    fi
-    [[ -n $url ]] || die "no Redis test server to stop: give its URL"
-    local port=${url##*:}
-    port=${port%%/*}
-    local run=$HOME_DIR/run/$port
-    [[ -f $run/pid ]] || die "no Redis test server was started at $url"
-
-    # Only ever signal the server this script started, not whatever process
-    # has since been given its id.
-    local pid
-    pid=$(cat "$run/pid")
-    if ps -p "$pid" -o command= 2>/dev/null | grep -q redis-server; then
-        kill "$pid"
-        for _ in $(seq 100); do
-            running "$pid" || break
-            sleep 0.05
-        done
-        if running "$pid"; then
-            kill -KILL "$pid"
-        fi
-    fi
-    rm -rf "$run"
-    if [[ -f $HOME_DIR/url && "$(cat "$HOME_DIR/url")" == "$url" ]]; then
-        rm -f "$HOME_DIR/url"
-    fi
+    stop_server "Redis test server" redis-server "${1:-${CLOUDBUTTON_TEST_REDIS_URL:-}}"
 }
 
 case "${1:-}" in

@@ -24,10 +24,8 @@ HOME_DIR=target/s3-test-server
 VENV=$HOME_DIR/venv
 START_TIMEOUT=30
 
-die() {
-    echo "error: $*" >&2
-    exit 1
-}
+# shellcheck source=scripts/lib/test-server.sh
+source scripts/lib/test-server.sh
 
 # Creates the virtual environment and installs the server, unless a previous
 # run did so with the same requirements. Concurrent runs wait for each other.
@@ -57,8 +55,9 @@ install_locked() {
     echo "${REQUIREMENTS[*]}" >"$marker"
 }
 
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+launch() {
+    "$VENV/bin/moto_server" -H 127.0.0.1 -p "$1" </dev/null >"$2/log" 2>&1 &
+    SERVER_PID=$!
 }
 
 # Whether the server at $1 answers an S3 request (listing the buckets).
@@ -69,73 +68,16 @@ answers() {
 
 start() {
     install
-
-    # Another process may take the port between our probe and the server's
-    # bind; then the server exits and we try another port.
-    local attempt port endpoint run pid deadline
-    for attempt in 1 2 3; do
-        port=$(free_port)
-        endpoint=http://127.0.0.1:$port
-        run=$HOME_DIR/run/$port
-        mkdir -p "$run"
-        "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" </dev/null >"$run/log" 2>&1 &
-        pid=$!
-        echo "$pid" >"$run/pid"
-
-        deadline=$((SECONDS + START_TIMEOUT))
-        while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do
-            if answers "$endpoint"; then
-                echo "$endpoint" >"$HOME_DIR/endpoint"
-                echo "S3 test server (moto, pid $pid) at $endpoint" >&2
-                echo "export CLOUDBUTTON_TEST_S3_ENDPOINT=$endpoint"
-                echo "export AWS_ACCESS_KEY_ID=cloudbutton-test"
-                echo "export AWS_SECRET_ACCESS_KEY=cloudbutton-test"
-                echo "export AWS_REGION=us-east-1"
-                echo "unset AWS_SESSION_TOKEN AWS_ENDPOINT AWS_ENDPOINT_URL"
-                return
-            fi
-            sleep 0.1
-        done
-
-        if kill -0 "$pid" 2>/dev/null; then
-            kill "$pid"
-            die "the S3 test server did not answer at $endpoint within ${START_TIMEOUT}s; its log: $run/log"
-        fi
-        echo "the S3 test server exited at start (attempt $attempt); its log:" >&2
-        cat "$run/log" >&2
-        rm -rf "$run"
-    done
-    die "the S3 test server would not start"
+    start_server "moto S3 test server" http
+    echo "export CLOUDBUTTON_TEST_S3_ENDPOINT=$SERVER_URL"
+    echo "export AWS_ACCESS_KEY_ID=cloudbutton-test"
+    echo "export AWS_SECRET_ACCESS_KEY=cloudbutton-test"
+    echo "export AWS_REGION=us-east-1"
+    echo "unset AWS_SESSION_TOKEN AWS_ENDPOINT AWS_ENDPOINT_URL"
 }
 
 stop() {
-    local endpoint=${1:-${CLOUDBUTTON_TEST_S3_ENDPOINT:-}}
-    if [[ -z $endpoint && -f $HOME_DIR/endpoint ]]; then
-        endpoint=$(cat "$HOME_DIR/endpoint")
-    fi
-    [[ -n $endpoint ]] || die "no S3 test server to stop: give its URL"
-    local port=${endpoint##*:}
-    local run=$HOME_DIR/run/$port
-    [[ -f $run/pid ]] || die "no S3 test server was started at $endpoint"
-
-    # Only ever signal the server this script started, not whatever process
-    # has since been given its id.
-    local pid
-    pid=$(cat "$run/pid")
-    if ps -p "$pid" -o command= 2>/dev/null | grep -q moto_server; then
-        kill "$pid"
-        for _ in $(seq 50); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        if kill -0 "$pid" 2>/dev/null; then
-            kill -KILL "$pid"
-        fi
-    fi
-    rm -rf "$run"
-    if [[ -f $HOME_DIR/endpoint && "$(cat "$HOME_DIR/endpoint")" == "$endpoint" ]]; then
-        rm -f "$HOME_DIR/endpoint"
-    fi
+    stop_server "moto S3 test server" moto_server "${1:-${CLOUDBUTTON_TEST_S3_ENDPOINT:-}}"
 }
 
 case "${1:-}" in

@@ -11,18 +11,22 @@ command -v python3 >/dev/null || { echo "error: python3 is needed for the refere
 scripts/fetch-data.sh flights linux-doc >&2
 
 # The s3:// tests run against an S3-compatible server on loopback (moto,
-# installed from PyPI once), stopped however the tests end.
+# installed from PyPI once) and the task queue tests against a throwaway
+# redis-server (Debian's package, installed once if missing); both are
+# stopped however the tests end.
+unset CLOUDBUTTON_TEST_S3_ENDPOINT CLOUDBUTTON_TEST_REDIS_URL
+stop_servers() {
+    if [[ -n ${CLOUDBUTTON_TEST_REDIS_URL:-} ]]; then
+        scripts/redis-test-server.sh stop "$CLOUDBUTTON_TEST_REDIS_URL" || true
+    fi
+    if [[ -n ${CLOUDBUTTON_TEST_S3_ENDPOINT:-} ]]; then
+        scripts/s3-test-server.sh stop "$CLOUDBUTTON_TEST_S3_ENDPOINT" || true
+    fi
+}
+trap stop_servers EXIT
 s3_server=$(scripts/s3-test-server.sh start)
 eval "$s3_server"
-stop_servers='scripts/s3-test-server.sh stop "$CLOUDBUTTON_TEST_S3_ENDPOINT"'
-trap "$stop_servers" EXIT
-
-# The task queue tests run against a throwaway redis-server on loopback
-# (Debian's package, installed once if missing), stopped the same way; the
-# S3 server is stopped even if stopping this one fails.
 redis_server=$(scripts/redis-test-server.sh start)
 eval "$redis_server"
-stop_servers="scripts/redis-test-server.sh stop \"\$CLOUDBUTTON_TEST_REDIS_URL\" || true; $stop_servers"
-trap "$stop_servers" EXIT
 
 cargo test --workspace "$@"
