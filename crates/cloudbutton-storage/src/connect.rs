@@ -25,6 +25,14 @@ pub(crate) fn connect(
     store_url: &str,
     options: &StorageOptions,
 ) -> Result<(String, Arc<dyn ObjectStore>), StorageError> {
+    // Tasks connect with the canonical URL their chunk carries: find those
+    // without parsing (which may touch the filesystem) on every call.
+    let mut connections = CONNECTIONS.lock().unwrap_or_else(PoisonError::into_inner);
+    let key = (store_url.to_string(), relevant_options(store_url, options));
+    if let Some(store) = connections.get(&key) {
+        return Ok((key.0, Arc::clone(store)));
+    }
+
     let location = Location::parse(store_url)?;
     if location.selector() != &Selector::Prefix(String::new()) {
         return Err(StorageError::invalid(
@@ -34,16 +42,7 @@ pub(crate) fn connect(
         ));
     }
     let canonical = location.store_url().to_string();
-
-    // Only S3 reads its options; keying other stores by the default options
-    // keeps one instance per URL whatever the caller passes.
-    let relevant = if canonical.starts_with("s3://") {
-        options.clone()
-    } else {
-        StorageOptions::default()
-    };
-
-    let mut connections = CONNECTIONS.lock().unwrap_or_else(PoisonError::into_inner);
+    let relevant = relevant_options(&canonical, options);
     if let Some(store) = connections.get(&(canonical.clone(), relevant.clone())) {
         return Ok((canonical, Arc::clone(store)));
     }
@@ -51,6 +50,16 @@ pub(crate) fn connect(
     tracing::debug!(store = %canonical, "connected to object store");
     connections.insert((canonical.clone(), relevant), Arc::clone(&store));
     Ok((canonical, store))
+}
+
+/// The options that matter to a store: only S3 reads them, so other stores
+/// are keyed by the defaults and keep one instance per URL.
+fn relevant_options(store_url: &str, options: &StorageOptions) -> StorageOptions {
+    if store_url.starts_with("s3://") {
+        options.clone()
+    } else {
+        StorageOptions::default()
+    }
 }
 
 /// An `http://` endpoint only works with `allow_http`; without it every
