@@ -9,7 +9,7 @@
 #
 # By hand:
 #   eval "$(scripts/redis-test-server.sh start)"
-#   cargo test -p cloudbutton-worker
+#   cargo test -p cloudbutton-cluster
 #   scripts/redis-test-server.sh stop
 #
 # If `redis-server` is missing and this runs as root, it is installed with

@@ -99,7 +99,7 @@ impl StorageError {
     }
 
     /// Builds an [`StorageError::InvalidUrl`].
-    pub(crate) fn invalid(input: &str, reason: impl Into<String>) -> StorageError {
+    pub fn invalid(input: &str, reason: impl Into<String>) -> StorageError {
         StorageError::InvalidUrl {
             input: input.to_string(),
             reason: reason.into(),

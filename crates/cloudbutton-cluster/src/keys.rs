@@ -41,7 +41,7 @@ impl JobId {
     /// Checks `id` and wraps it.
     ///
     /// ```
-    /// use cloudbutton_worker::JobId;
+    /// use cloudbutton_cluster::JobId;
     ///
     /// assert_eq!(JobId::new("wordcount-1").unwrap().as_str(), "wordcount-1");
     /// assert!(JobId::new("two words").is_err());

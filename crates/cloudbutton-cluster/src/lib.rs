@@ -1,17 +1,21 @@
-//! Running CloudButton tasks on many machines.
+//! What CloudButton drivers and workers share when a job's tasks run on
+//! many machines.
 //!
-//! A job outgrows one machine when its tasks run on workers spread over many
-//! hosts. Drivers and workers meet in Redis: this first module is the task
-//! queue they share ([`TaskQueue`]), with at-least-once delivery under
-//! leases, exactly-once commit of each task's result, cancellation, and keys
-//! that expire with an abandoned job. See the [`queue`] module doc for the
-//! design.
+//! - [`TaskQueue`]: the task queue in Redis, with at-least-once delivery
+//!   under leases, exactly-once commit of each task's result, cancellation,
+//!   and keys that expire with an abandoned job (see the [`queue`] module).
+//! - [`wire`]: the messages beyond the queue's own fields: how to run a
+//!   job's tasks and how a task went.
+//! - [`SharedStore`]: the object storage both sides reach, holding published
+//!   programs and results too large for Redis.
+//! - [`program`]: publishing an executable under its content hash, and the
+//!   workers' cache of downloaded programs.
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use cloudbutton_worker::{JobId, TaskMessage, TaskQueue};
+//! use cloudbutton_cluster::{JobId, TaskMessage, TaskQueue};
 //!
-//! # fn main() -> Result<(), cloudbutton_worker::QueueError> {
+//! # fn main() -> Result<(), cloudbutton_cluster::QueueError> {
 //! // The driver submits tasks ...
 //! let mut driver = TaskQueue::connect("redis://127.0.0.1:6379")?;
 //! let job = JobId::generate();
@@ -40,10 +44,14 @@
 mod error;
 pub mod keys;
 mod messages;
+pub mod program;
 pub mod queue;
 mod scripts;
+mod shared_store;
+pub mod wire;
 
 pub use error::{QueueError, redact_url};
 pub use keys::JobId;
 pub use messages::{Commit, Delivery, JobStatus, Renewal, TaskMessage, TaskResult};
 pub use queue::{QueueConfig, TaskQueue};
+pub use shared_store::{SharedStore, program_key, result_key, results_prefix};

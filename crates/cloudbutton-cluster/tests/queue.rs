@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use cloudbutton_worker::{
+use cloudbutton_cluster::{
     Commit, JobId, JobStatus, QueueConfig, QueueError, Renewal, TaskMessage, TaskQueue,
 };
 

@@ -25,7 +25,8 @@ impl Scripts {
 
 /// Opens a delivered task: KEYS = tasks stream, then the job's keys in
 /// `JobKeys::all` order (meta, input, attempts, done, results); ARGV = group,
-/// entry id, task index, TTL in ms. Returns `{attempt, input}`, or nil after
+/// entry id, task index, TTL in ms. Returns `{attempt, input, spec}` (the
+/// spec is empty if the driver wrote none), or nil after
 /// dropping the entry if the job is gone or cancelled or the task committed.
 const TAKE: &str = r"
 local tasks, meta, input, attempts, done = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
@@ -39,7 +40,7 @@ if redis.call('HGET', meta, 'cancelled') == '1' or redis.call('HEXISTS', done, i
 end
 local attempt = redis.call('HINCRBY', attempts, index, 1)
 for i = 2, #KEYS do redis.call('PEXPIRE', KEYS[i], ttl) end
-return {attempt, bytes}
+return {attempt, bytes, redis.call('HGET', meta, 'spec') or ''}
 ";
 
 /// Renews a lease: KEYS = tasks stream, job meta; ARGV = group, entry id,

@@ -86,7 +86,7 @@ pub enum QueueError {
 /// `url` with its password, if any, replaced by `***`; safe to show.
 ///
 /// ```
-/// use cloudbutton_worker::redact_url;
+/// use cloudbutton_cluster::redact_url;
 ///
 /// assert_eq!(redact_url("redis://app:s3cret@db:6379/0"), "redis://app:***@db:6379/0");
 /// assert_eq!(redact_url("redis://db"), "redis://db");

@@ -27,6 +27,9 @@ pub struct Delivery {
     pub function: String,
     /// The serialized input.
     pub input: Vec<u8>,
+    /// How the job's tasks are to be run, as given to
+    /// [`TaskQueue::describe`](crate::TaskQueue::describe); empty if never given.
+    pub spec: Vec<u8>,
     /// 1 for the first delivery of this task, 2 for the next, and so on.
     pub attempt: u32,
     /// The consumer (worker) that holds the lease.

@@ -259,6 +259,20 @@ impl TaskQueue {
         Ok(submitted)
     }
 
+    /// Stores how the tasks of `job` are to be run (an opaque blob, such as
+    /// an encoded [`JobSpec`](crate::JobSpec)); every [`Delivery`] of the
+    /// job carries it. Call it before [`submit`](Self::submit).
+    pub fn describe(&mut self, job: &JobId, spec: &[u8]) -> Result<(), QueueError> {
+        let keys = self.keys.job(job);
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        pipe.hset(&keys.meta, "spec", spec).ignore();
+        pipe.hset_nx(&keys.meta, "submitted", 0).ignore();
+        pipe.pexpire(&keys.meta, self.ttl_ms as i64).ignore();
+        pipe.query::<()>(&mut self.con)
+            .map_err(|source| self.error(format!("describe job {job}"), source))
+    }
+
     /// Returns the results of `job` committed since the previous call (at
     /// most 4,096), in commit order, waiting up to `block` for the first one.
     /// An empty list means none came in time.
@@ -562,7 +576,7 @@ impl TaskQueue {
         };
 
         let keys = self.keys.job(&job);
-        let opened: Option<(u32, Vec<u8>)> = self
+        let opened: Option<(u32, Vec<u8>, Vec<u8>)> = self
             .scripts
             .take
             .key(self.keys.tasks())
@@ -573,7 +587,7 @@ impl TaskQueue {
             .arg(self.ttl_ms)
             .invoke(&mut self.con)
             .map_err(|source| self.error(format!("take task {index} of job {job}"), source))?;
-        let Some((attempt, input)) = opened else {
+        let Some((attempt, input, spec)) = opened else {
             debug!(%job, index, "dropped a task of a cancelled, expired or finished job");
             return Ok(None);
         };
@@ -582,6 +596,7 @@ impl TaskQueue {
             index,
             function,
             input,
+            spec,
             attempt,
             consumer: consumer.to_owned(),
             entry: entry.id,
