@@ -170,7 +170,10 @@ mod tests {
         store.put(&program_key(&hash), body.clone()).unwrap();
         let path = cache.fetch(&hash).unwrap();
         assert_eq!(fs::read(&path).unwrap(), body);
-        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o755);
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o755
+        );
 
         // A program whose bytes do not match its name is refused.
         let forged = "0".repeat(64);
@@ -181,6 +184,11 @@ mod tests {
 
         let error = cache.fetch(&"1".repeat(64)).unwrap_err();
         assert!(error.contains("cannot fetch program"), "{error}");
-        assert!(cache.fetch("../etc").unwrap_err().contains("not a program hash"));
+        assert!(
+            cache
+                .fetch("../etc")
+                .unwrap_err()
+                .contains("not a program hash")
+        );
     }
 }

@@ -150,7 +150,11 @@ mod tests {
         };
         let bytes = encode(&report);
         assert_eq!(decode::<TaskReport>(&bytes, "report").unwrap(), report);
-        assert!(decode::<TaskReport>(&bytes[..3], "report").unwrap_err().contains("report"));
+        assert!(
+            decode::<TaskReport>(&bytes[..3], "report")
+                .unwrap_err()
+                .contains("report")
+        );
     }
 
     #[test]
