@@ -86,8 +86,17 @@ fetch_linux_doc() {
     local apt_opts=()
     [[ $EUID -eq 0 ]] && apt_opts=(-o APT::Sandbox::User=root)
     echo "linux-doc: downloading the Debian package linux-doc-6.1"
-    (cd "$work" && apt-get download -qq "${apt_opts[@]}" linux-doc-6.1) \
-        || die "apt-get download linux-doc-6.1 failed; is the Debian archive reachable?"
+    if ! (cd "$work" && apt-get download -qq "${apt_opts[@]}" linux-doc-6.1); then
+        # Package lists older than the archive name versions it no longer
+        # holds (the security archive keeps only the newest); refresh them
+        # and try once more.
+        [[ $EUID -eq 0 ]] || die "apt-get download linux-doc-6.1 failed;" \
+            "run 'sudo apt-get update' and try again"
+        echo "linux-doc: the package lists are out of date, running apt-get update"
+        apt-get update -qq || die "apt-get update failed; is the Debian archive reachable?"
+        (cd "$work" && apt-get download -qq "${apt_opts[@]}" linux-doc-6.1) \
+            || die "apt-get download linux-doc-6.1 failed; is the Debian archive reachable?"
+    fi
     local deb
     deb="$(echo "$work"/linux-doc-6.1_*.deb)"
     dpkg-deb -x "$deb" "$work/root"
