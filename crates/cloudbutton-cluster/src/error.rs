@@ -83,6 +83,26 @@ pub enum QueueError {
     InvalidConfig(String),
 }
 
+impl QueueError {
+    /// Whether the same call may succeed later on a new connection: the
+    /// server could not be reached or dropped the connection, or it is
+    /// still loading its data after a restart, or it lost the consumer
+    /// group (a restart without persistence; connecting creates it again).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            QueueError::Unreachable { .. } => true,
+            QueueError::Redis { source, .. } => {
+                source.kind() == redis::ErrorKind::BusyLoadingError
+                    || matches!(
+                        source.code(),
+                        Some("LOADING" | "MASTERDOWN" | "TRYAGAIN" | "NOGROUP")
+                    )
+            }
+            _ => false,
+        }
+    }
+}
+
 /// `url` with its password, if any, replaced by `***`; safe to show.
 ///
 /// ```

@@ -8,6 +8,7 @@
 //! | key | type | holds |
 //! |---|---|---|
 //! | `NS:tasks` | stream, group `workers` | one entry per task to run, of every job |
+//! | `NS:workers` | hash | worker name → `SLOTS EXPIRES_MS`, refreshed while it runs |
 //! | `NS:job:ID:meta` | hash | `submitted`, `committed`, `duplicates`, `cancelled` |
 //! | `NS:job:ID:input` | hash | task index → input bytes, until the task commits |
 //! | `NS:job:ID:attempts` | hash | task index → number of deliveries so far |
@@ -17,7 +18,8 @@
 //! The five `job` keys carry a time-to-live; `NS:tasks` is shared by all jobs
 //! and lives on, but its entries are deleted as their tasks commit, and
 //! entries of expired or cancelled jobs are dropped by the first worker that
-//! receives them.
+//! receives them. `NS:workers` holds one small field per live worker; a field
+//! past its expiry is removed by the next reader.
 
 use std::fmt;
 use std::time::Duration;
@@ -109,6 +111,11 @@ impl Keys {
     /// The stream of tasks shared by every job of the namespace.
     pub(crate) fn tasks(&self) -> String {
         format!("{}:tasks", self.namespace)
+    }
+
+    /// The hash of live workers.
+    pub(crate) fn workers(&self) -> String {
+        format!("{}:workers", self.namespace)
     }
 
     /// The keys of one job.
@@ -204,6 +211,7 @@ mod tests {
     fn keys_are_namespaced_per_job() {
         let keys = Keys::new("cb");
         assert_eq!(keys.tasks(), "cb:tasks");
+        assert_eq!(keys.workers(), "cb:workers");
         let job = keys.job(&JobId::new("j7").unwrap());
         assert_eq!(
             job.all(),

@@ -509,6 +509,51 @@ impl TaskQueue {
         Ok(commit)
     }
 
+    /// Tells drivers that worker `name` is alive with `slots` task slots,
+    /// for `valid` from now. Call it well within every `valid` period.
+    pub fn heartbeat(
+        &mut self,
+        name: &str,
+        slots: usize,
+        valid: Duration,
+    ) -> Result<(), QueueError> {
+        let _: i64 = self
+            .scripts
+            .heartbeat
+            .key(self.keys.workers())
+            .arg(name)
+            .arg(slots)
+            .arg(keys::millis(valid))
+            .invoke(&mut self.con)
+            .map_err(|source| self.error("record the worker's heartbeat", source))?;
+        Ok(())
+    }
+
+    /// Removes worker `name` from the live workers, as it stops.
+    pub fn leave(&mut self, name: &str) -> Result<(), QueueError> {
+        redis::cmd("HDEL")
+            .arg(self.keys.workers())
+            .arg(name)
+            .query::<()>(&mut self.con)
+            .map_err(|source| self.error("remove the worker from the live workers", source))
+    }
+
+    /// The live workers of the namespace, by name, with their task slots.
+    pub fn workers(&mut self) -> Result<Vec<(String, usize)>, QueueError> {
+        let flat: Vec<String> = self
+            .scripts
+            .workers
+            .key(self.keys.workers())
+            .invoke(&mut self.con)
+            .map_err(|source| self.error("list the live workers", source))?;
+        let mut workers: Vec<(String, usize)> = flat
+            .chunks_exact(2)
+            .map(|pair| (pair[0].clone(), pair[1].parse().unwrap_or(0)))
+            .collect();
+        workers.sort();
+        Ok(workers)
+    }
+
     /// Claims one task whose lease expired, if there is one.
     fn reclaim(&mut self, consumer: &str, lease: Duration) -> Result<Option<StreamId>, QueueError> {
         // One scan of the pending list can end without a claim but with a

@@ -10,6 +10,8 @@ pub(crate) struct Scripts {
     pub(crate) renew: Script,
     pub(crate) complete: Script,
     pub(crate) cancel: Script,
+    pub(crate) heartbeat: Script,
+    pub(crate) workers: Script,
 }
 
 impl Scripts {
@@ -19,6 +21,8 @@ impl Scripts {
             renew: Script::new(RENEW),
             complete: Script::new(COMPLETE),
             cancel: Script::new(CANCEL),
+            heartbeat: Script::new(HEARTBEAT),
+            workers: Script::new(WORKERS),
         }
     }
 }
@@ -84,4 +88,33 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], 'cancelled', '1')
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return 1
+";
+
+/// Says a worker is alive: KEYS = workers hash; ARGV = worker name, slots,
+/// how long the word holds in ms. Expiry is in the server's clock, so that
+/// hosts whose clocks differ agree on it.
+const HEARTBEAT: &str = r"
+local now = redis.call('TIME')
+local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. ' ' .. (now_ms + tonumber(ARGV[3])))
+return 1
+";
+
+/// Lists live workers: KEYS = workers hash. Returns a flat list of name,
+/// slots, name, slots ...; removes the workers whose word expired.
+const WORKERS: &str = r"
+local now = redis.call('TIME')
+local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local entries = redis.call('HGETALL', KEYS[1])
+local live = {}
+for i = 1, #entries, 2 do
+  local slots, expires = string.match(entries[i + 1], '^(%d+) (%d+)$')
+  if slots and tonumber(expires) >= now_ms then
+    live[#live + 1] = entries[i]
+    live[#live + 1] = slots
+  else
+    redis.call('HDEL', KEYS[1], entries[i])
+  end
+end
+return live
 ";

@@ -1,6 +1,8 @@
 //! What drivers and workers tell each other beyond the queue's own fields:
 //! how to run a job's tasks ([`JobSpec`]) and how a task went
-//! ([`TaskReport`]). Both travel as compact binary (postcard).
+//! ([`TaskReport`]); and what a worker and a program it started tell each
+//! other over their socket ([`ToProgram`], [`FromProgram`]). All travel as
+//! compact binary (postcard).
 
 use serde::{Deserialize, Serialize};
 
@@ -96,6 +98,81 @@ impl std::fmt::Display for Failure {
     }
 }
 
+/// A task that a worker hands to a program it started.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunTask {
+    /// Tells the reply apart from those of other tasks in flight.
+    pub id: u64,
+    /// The task's index in its job.
+    pub index: u32,
+    /// The queue's delivery number of the task, from 1.
+    pub delivery: u32,
+    /// The worker that took the task, for the task's context.
+    pub worker: String,
+    /// The function's registered name.
+    pub function: String,
+    /// The serialized input.
+    #[serde(with = "serde_bytes_vec")]
+    pub input: Vec<u8>,
+    /// The longest one attempt may run, in milliseconds.
+    pub timeout_ms: Option<u64>,
+    /// How many times to try again after a failure.
+    pub retries: u32,
+    /// The wait before the first retry.
+    pub backoff_ms: u64,
+}
+
+/// What a worker says to a program it started.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ToProgram {
+    /// Run a task and answer with [`FromProgram::Finished`].
+    Run(RunTask),
+    /// The job of task `id` was cancelled: tell the function.
+    Cancel(u64),
+}
+
+/// What a program started by a worker says back.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FromProgram {
+    /// Task `id` finished.
+    Finished {
+        /// The [`RunTask::id`].
+        id: u64,
+        /// How it went; an output is always [`Outcome::Inline`] here.
+        report: TaskReport,
+    },
+}
+
+/// Writes one length-prefixed message.
+pub fn write_frame<T: Serialize>(
+    writer: &mut impl std::io::Write,
+    message: &T,
+) -> std::io::Result<()> {
+    let body = encode(message);
+    let length = u32::try_from(body.len())
+        .map_err(|_| std::io::Error::other("a message of 4 GiB or more"))?;
+    writer.write_all(&length.to_le_bytes())?;
+    writer.write_all(&body)?;
+    writer.flush()
+}
+
+/// Reads one length-prefixed message; `None` at a clean end of stream.
+pub fn read_frame<T: for<'a> Deserialize<'a>>(
+    reader: &mut impl std::io::Read,
+) -> std::io::Result<Option<T>> {
+    let mut length = [0; 4];
+    match reader.read_exact(&mut length) {
+        Ok(()) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(error) => return Err(error),
+    }
+    let mut body = vec![0; u32::from_le_bytes(length) as usize];
+    reader.read_exact(&mut body)?;
+    decode(&body, "message")
+        .map(Some)
+        .map_err(std::io::Error::other)
+}
+
 /// Encodes a message.
 pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     postcard::to_allocvec(value).expect("wire messages always serialize")
@@ -155,6 +232,35 @@ mod tests {
                 .unwrap_err()
                 .contains("report")
         );
+    }
+
+    #[test]
+    fn frames_round_trip_and_end_cleanly() {
+        let message = ToProgram::Run(RunTask {
+            id: 9,
+            index: 3,
+            delivery: 1,
+            worker: "w".into(),
+            function: "f".into(),
+            input: b"[1]".to_vec(),
+            timeout_ms: Some(5),
+            retries: 2,
+            backoff_ms: 10,
+        });
+        let mut buffer = Vec::new();
+        write_frame(&mut buffer, &message).unwrap();
+        write_frame(&mut buffer, &ToProgram::Cancel(9)).unwrap();
+        let mut reader = &buffer[..];
+        assert_eq!(read_frame::<ToProgram>(&mut reader).unwrap(), Some(message));
+        assert_eq!(
+            read_frame::<ToProgram>(&mut reader).unwrap(),
+            Some(ToProgram::Cancel(9))
+        );
+        assert_eq!(read_frame::<ToProgram>(&mut reader).unwrap(), None);
+        // A frame cut short is an error, not a clean end.
+        let mut cut = &buffer[..buffer.len() - 1];
+        read_frame::<ToProgram>(&mut cut).unwrap();
+        assert!(read_frame::<ToProgram>(&mut cut).is_err());
     }
 
     #[test]

@@ -545,3 +545,25 @@ fn stress_four_consumers_one_dies() {
         (2000, 2000, 1)
     );
 }
+
+#[test]
+fn live_workers_are_listed_until_they_leave_or_fall_silent() {
+    let config = config(Duration::from_secs(3600));
+    let mut queue = connect(&config);
+    assert_eq!(queue.workers().unwrap(), []);
+
+    queue.heartbeat("w1", 4, Duration::from_secs(60)).unwrap();
+    queue
+        .heartbeat("w2", 2, Duration::from_millis(200))
+        .unwrap();
+    assert_eq!(
+        queue.workers().unwrap(),
+        [("w1".to_owned(), 4), ("w2".to_owned(), 2)]
+    );
+
+    // w2 says nothing more: its word expires. w1 leaves on its own.
+    thread::sleep(Duration::from_millis(300));
+    assert_eq!(queue.workers().unwrap(), [("w1".to_owned(), 4)]);
+    queue.leave("w1").unwrap();
+    assert_eq!(queue.workers().unwrap(), []);
+}
