@@ -14,6 +14,10 @@
 //! | `CLOUDBUTTON_TIMEOUT` | `executor.timeout` | `10m` |
 //! | `CLOUDBUTTON_PROGRESS` | `executor.progress` | `auto`, `always`, `never` |
 //! | `CLOUDBUTTON_CHUNK_SIZE` | `partition.chunk_size` | `64MiB` |
+//! | `CLOUDBUTTON_REDIS_URL` | `cluster.redis_url` | `redis://:secret@10.0.0.5:6379` |
+//! | `CLOUDBUTTON_STORAGE` | `cluster.storage` | `s3://bucket/cloudbutton/` |
+//! | `CLOUDBUTTON_NAMESPACE` | `cluster.namespace` | `cloudbutton` |
+//! | `CLOUDBUTTON_JOB_TTL` | `cluster.job_ttl` | `24h` |
 //!
 //! S3 credentials come from `[storage.s3]` or the usual `AWS_*` variables.
 
@@ -64,7 +68,7 @@ pub enum BackendKind {
     /// Threads in this process.
     #[default]
     Local,
-    /// Workers taking tasks from a Redis queue (not available yet).
+    /// Workers taking tasks from a Redis queue (see [`ClusterConfig`]).
     Redis,
 }
 
@@ -117,6 +121,45 @@ impl Default for PartitionConfig {
     }
 }
 
+/// The `[cluster]` table: how drivers and workers of the `redis` backend
+/// meet.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// The Redis server: `redis://[user:password@]host:port[/db]`, or
+    /// `rediss://` for TLS.
+    pub redis_url: Option<String>,
+    /// The storage that drivers and workers share (a prefix, such as
+    /// `s3://bucket/cloudbutton/` or a directory every host mounts): drivers
+    /// publish their program there, and workers leave large results.
+    pub storage: Option<String>,
+    /// Prefix of the Redis keys; drivers and workers must agree on it.
+    pub namespace: String,
+    /// How long a job's keys outlive its last activity in Redis.
+    #[serde(with = "humantime_duration")]
+    pub job_ttl: Duration,
+    /// Outputs larger than this go through the shared storage rather than
+    /// Redis.
+    pub inline_limit: ByteSize,
+    /// Whether the driver publishes its own executable, so that workers run
+    /// the functions it defines. Without it, workers run the functions built
+    /// into them.
+    pub publish_program: bool,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        Self {
+            redis_url: None,
+            storage: None,
+            namespace: "cloudbutton".to_owned(),
+            job_ttl: Duration::from_secs(24 * 60 * 60),
+            inline_limit: ByteSize::mib(1),
+            publish_program: true,
+        }
+    }
+}
+
 /// The whole configuration.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -125,6 +168,8 @@ pub struct Config {
     pub executor: ExecutorConfig,
     /// How storage inputs are split.
     pub partition: PartitionConfig,
+    /// Where the workers of the `redis` backend are.
+    pub cluster: ClusterConfig,
     /// Credentials and endpoints of remote stores.
     pub storage: StorageOptions,
 }
@@ -208,6 +253,19 @@ impl Config {
         if let Some(value) = var("CLOUDBUTTON_CHUNK_SIZE") {
             self.partition.chunk_size = parse("CLOUDBUTTON_CHUNK_SIZE", value, parse_size)?;
         }
+        let cluster = &mut self.cluster;
+        if let Some(value) = var("CLOUDBUTTON_REDIS_URL") {
+            cluster.redis_url = Some(value.trim().to_owned());
+        }
+        if let Some(value) = var("CLOUDBUTTON_STORAGE") {
+            cluster.storage = Some(value.trim().to_owned());
+        }
+        if let Some(value) = var("CLOUDBUTTON_NAMESPACE") {
+            cluster.namespace = value.trim().to_owned();
+        }
+        if let Some(value) = var("CLOUDBUTTON_JOB_TTL") {
+            cluster.job_ttl = parse("CLOUDBUTTON_JOB_TTL", value, parse_duration)?;
+        }
         Ok(())
     }
 }
@@ -224,7 +282,8 @@ pub fn parse_size(text: &str) -> Result<ByteSize, String> {
     Ok(size)
 }
 
-fn parse_duration(text: &str) -> Result<Duration, String> {
+/// Parses a duration such as `500ms`, `30s` or `10m`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text)
         .map_err(|error| format!("`{text}` is not a duration like 500ms, 30s or 10m: {error}"))
 }
@@ -292,6 +351,11 @@ mod tests {
             progress = "never"
             [partition]
             chunk_size = "16MiB"
+            [cluster]
+            redis_url = "redis://127.0.0.1:6379"
+            storage = "s3://bucket/cb/"
+            job_ttl = "1h"
+            inline_limit = "64KiB"
             "#,
         )
         .unwrap();
@@ -301,6 +365,14 @@ mod tests {
         assert_eq!(config.executor.timeout, Some(Duration::from_secs(90)));
         assert_eq!(config.executor.progress, ProgressMode::Never);
         assert_eq!(config.partition.chunk_size, ByteSize::mib(16));
+        assert_eq!(
+            config.cluster.redis_url.as_deref(),
+            Some("redis://127.0.0.1:6379")
+        );
+        assert_eq!(config.cluster.storage.as_deref(), Some("s3://bucket/cb/"));
+        assert_eq!(config.cluster.job_ttl, Duration::from_secs(3600));
+        assert_eq!(config.cluster.inline_limit, ByteSize::kib(64));
+        assert_eq!(config.cluster.namespace, "cloudbutton");
     }
 
     #[test]
@@ -317,6 +389,9 @@ mod tests {
             ("CLOUDBUTTON_WORKERS", "5"),
             ("CLOUDBUTTON_TIMEOUT", "2s"),
             ("CLOUDBUTTON_CHUNK_SIZE", "4KiB"),
+            ("CLOUDBUTTON_BACKEND", "redis"),
+            ("CLOUDBUTTON_REDIS_URL", "redis://h:1"),
+            ("CLOUDBUTTON_STORAGE", "/shared/cb/"),
         ]
         .into();
         let mut config = Config::from_toml("[executor]\nworkers = 1\n").unwrap();
@@ -326,6 +401,9 @@ mod tests {
         assert_eq!(config.executor.workers, Some(5));
         assert_eq!(config.executor.timeout, Some(Duration::from_secs(2)));
         assert_eq!(config.partition.chunk_size, ByteSize::kib(4));
+        assert_eq!(config.executor.backend, BackendKind::Redis);
+        assert_eq!(config.cluster.redis_url.as_deref(), Some("redis://h:1"));
+        assert_eq!(config.cluster.storage.as_deref(), Some("/shared/cb/"));
     }
 
     #[test]

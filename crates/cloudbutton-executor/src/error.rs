@@ -58,6 +58,9 @@ pub enum FailureKind {
         /// Index of the first failed map task.
         task: usize,
     },
+    /// A worker of the cluster could not or would not run the task, or the
+    /// driver lost track of it; the message says which and why.
+    Worker(String),
 }
 
 impl fmt::Display for FailureKind {
@@ -71,6 +74,7 @@ impl fmt::Display for FailureKind {
             Self::Cancelled => f.write_str("was cancelled"),
             Self::ResultTaken => f.write_str("had its result taken already"),
             Self::Upstream { task } => write!(f, "was not run because map task {task} failed"),
+            Self::Worker(message) => write!(f, "failed in the cluster: {message}"),
         }
     }
 }
@@ -131,9 +135,9 @@ pub enum ExecutorError {
     /// The configuration is invalid.
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
-    /// The backend is not available in this build.
-    #[error("backend `{0}` is not available yet; use `local`")]
-    UnsupportedBackend(String),
+    /// The cluster backend could not be reached or set up.
+    #[error("cannot use the redis backend: {0}")]
+    Cluster(String),
 }
 
 #[cfg(test)]

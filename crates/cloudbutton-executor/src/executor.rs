@@ -7,6 +7,8 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::backend::{Backend, Codec};
+use crate::cluster::{ClusterBackend, take_role};
 use crate::config::{BackendKind, Config};
 use crate::error::{ExecutorError, InputDescription, JobError};
 use crate::function::Function;
@@ -46,31 +48,41 @@ pub enum ReduceBy {
 /// ```
 pub struct FunctionExecutor {
     config: Config,
-    backend: Arc<LocalBackend>,
+    backend: Backend,
     storage: Arc<cloudbutton_storage::StorageOptions>,
 }
 
 impl FunctionExecutor {
     /// An executor configured from the configuration file and environment
     /// (see [`Config::load`]); with neither, threads on this machine.
+    ///
+    /// A program started by a worker to run its own functions becomes a
+    /// task server here, and one started with `CLOUDBUTTON_WORKER=1` a
+    /// worker: neither returns from this call (see the README's cluster
+    /// section).
     pub fn new() -> Result<Self, ExecutorError> {
         Self::with_config(Config::load()?)
     }
 
-    /// An executor with this configuration.
+    /// An executor with this configuration: threads in this process for the
+    /// `local` backend, the workers behind a Redis queue for `redis`. Like
+    /// [`new`](Self::new), it does not return in a program started as a
+    /// task server or a worker.
     pub fn with_config(config: Config) -> Result<Self, ExecutorError> {
-        if config.executor.backend != BackendKind::Local {
-            return Err(ExecutorError::UnsupportedBackend(
-                format!("{:?}", config.executor.backend).to_lowercase(),
-            ));
-        }
-        let threads = config
-            .executor
-            .workers
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-        tracing::debug!(threads, "starting the local backend");
+        take_role(&config);
+        let backend = match config.executor.backend {
+            BackendKind::Local => {
+                let threads = config
+                    .executor
+                    .workers
+                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+                tracing::debug!(threads, "starting the local backend");
+                Backend::Local(Arc::new(LocalBackend::start(threads)))
+            }
+            BackendKind::Redis => Backend::Cluster(Arc::new(ClusterBackend::connect(&config)?)),
+        };
         Ok(Self {
-            backend: Arc::new(LocalBackend::start(threads)),
+            backend,
             storage: Arc::new(config.storage.clone()),
             config,
         })
@@ -81,9 +93,13 @@ impl FunctionExecutor {
         &self.config
     }
 
-    /// How many tasks run at once.
+    /// How many tasks run at once: the local backend's threads, or the
+    /// task slots of the workers connected to the queue now.
     pub fn workers(&self) -> usize {
-        self.backend.pool.threads()
+        match &self.backend {
+            Backend::Local(local) => local.pool.threads(),
+            Backend::Cluster(cluster) => cluster.worker_slots(),
+        }
     }
 
     /// Sets how many times later jobs retry a failed task.
@@ -266,14 +282,15 @@ impl FunctionExecutor {
         inputs: Vec<(Option<I>, InputDescription)>,
     ) -> Arc<JobShared<I, O>>
     where
-        I: Clone + Send + 'static,
-        O: Serialize + Send + 'static,
+        I: Clone + Serialize + Send + 'static,
+        O: Serialize + DeserializeOwned + Send + 'static,
     {
         JobShared::new(
             function,
             inputs,
             self.policy(),
             self.backend.clone(),
+            Codec::json(),
             self.storage.clone(),
         )
     }
@@ -284,8 +301,8 @@ impl FunctionExecutor {
         inputs: Vec<(Option<I>, InputDescription)>,
     ) -> Arc<JobShared<I, O>>
     where
-        I: Clone + Send + 'static,
-        O: Serialize + Send + 'static,
+        I: Clone + Serialize + Send + 'static,
+        O: Serialize + DeserializeOwned + Send + 'static,
     {
         let job = self.job(function, inputs);
         job.start();

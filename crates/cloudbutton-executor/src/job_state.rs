@@ -16,10 +16,15 @@ use std::time::{Duration, Instant, SystemTime};
 use cloudbutton_storage::StorageOptions;
 use serde::Serialize;
 
+use cloudbutton_cluster::wire::TaskReport;
+
+use crate::backend::{Backend, Codec};
+use crate::cluster::{RemoteJob, RemoteSlot};
 use crate::context::TaskContext;
 use crate::error::{FailureKind, InputDescription, TaskError};
 use crate::function::Function;
 use crate::local::{Disposition, LocalBackend, Runnable};
+use crate::notify::Notifier;
 use crate::summary::JobSummary;
 use crate::task::{TaskState, TaskStats};
 
@@ -58,7 +63,10 @@ pub(crate) struct JobShared<I, O> {
     slots: Box<[Slot<I, O>]>,
     inputs: Box<[InputDescription]>,
     policy: TaskPolicy,
-    backend: Arc<LocalBackend>,
+    backend: Backend,
+    codec: Codec<I, O>,
+    /// The job's identity in the cluster's queue, once it has one.
+    remote: RemoteSlot,
     storage: Arc<StorageOptions>,
     cancelled: Arc<AtomicBool>,
     finished: AtomicUsize,
@@ -80,7 +88,8 @@ where
         function: Function<I, O>,
         inputs: Vec<(Option<I>, InputDescription)>,
         policy: TaskPolicy,
-        backend: Arc<LocalBackend>,
+        backend: Backend,
+        codec: Codec<I, O>,
         storage: Arc<StorageOptions>,
     ) -> Arc<Self> {
         let now = SystemTime::now();
@@ -117,6 +126,8 @@ where
             inputs: descriptions.into_boxed_slice(),
             policy,
             backend,
+            codec,
+            remote: RemoteSlot::default(),
             storage,
             cancelled: Arc::new(AtomicBool::new(false)),
             finished: AtomicUsize::new(0),
@@ -136,10 +147,48 @@ where
             tasks = self.slots.len(),
             "job started"
         );
-        for (index, slot) in self.slots.iter().enumerate() {
-            if slot.state() == TaskState::Pending {
-                self.backend.pool.submit(self.clone(), index);
+        let ready = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter(|(_, slot)| slot.state() == TaskState::Pending)
+            .map(|(index, _)| index);
+        match &self.backend {
+            Backend::Local(local) => {
+                for index in ready {
+                    local.pool.submit(self.clone(), index);
+                }
             }
+            Backend::Cluster(_) => self.submit_remote(ready.collect()),
+        }
+    }
+
+    /// Sends ready tasks to the cluster's queue. Their inputs leave this
+    /// process: retries happen on the workers.
+    fn submit_remote(self: &Arc<Self>, indices: Vec<usize>) {
+        let Backend::Cluster(cluster) = &self.backend else {
+            unreachable!("only cluster jobs submit remotely")
+        };
+        let mut tasks = Vec::with_capacity(indices.len());
+        for index in indices {
+            let slot = &self.slots[index];
+            let mut inner = slot.inner.lock().unwrap();
+            let input = inner.input.take().expect("a pending task has its input");
+            match (self.codec.encode)(&input) {
+                Ok(bytes) => tasks.push((index, bytes)),
+                Err(error) => {
+                    let kind = FailureKind::Error(format!("cannot serialize the input: {error}"));
+                    inner.error = Some(self.task_error(index, kind, 0));
+                    slot.set_state(TaskState::Failed);
+                    self.failed.fetch_add(1, Ordering::Relaxed);
+                    drop(inner);
+                    self.finish(index);
+                }
+            }
+        }
+        if !tasks.is_empty() {
+            let job: Arc<dyn RemoteJob> = self.clone();
+            cluster.submit(&job, tasks);
         }
     }
 
@@ -159,7 +208,10 @@ where
         inner.stats.submitted = Some(SystemTime::now());
         slot.set_state(TaskState::Pending);
         drop(inner);
-        self.backend.pool.submit(self.clone(), index);
+        match &self.backend {
+            Backend::Local(local) => local.pool.submit(self.clone(), index),
+            Backend::Cluster(_) => self.submit_remote(vec![index]),
+        }
     }
 
     /// Fails a waiting task without running it.
@@ -201,7 +253,7 @@ where
     fn finish(&self, index: usize) {
         self.finished.fetch_add(1, Ordering::AcqRel);
         *self.last_end.lock().unwrap() = Some(Instant::now());
-        self.backend.notifier.notify();
+        self.backend.notifier().notify();
         if let Some(hook) = self.on_finish.get() {
             hook(index);
         }
@@ -224,10 +276,10 @@ where
             slot.set_state(TaskState::Pending);
             let delay = self.policy.backoff * 2u32.saturating_pow(attempt - 1).min(64);
             let job = self.clone();
-            self.backend
+            self.local()
                 .timer
                 .schedule(Instant::now() + delay, move || {
-                    job.backend.pool.submit(job.clone(), index);
+                    job.local().pool.submit(job.clone(), index);
                 });
             return false;
         }
@@ -236,6 +288,14 @@ where
         slot.set_state(TaskState::Failed);
         self.failed.fetch_add(1, Ordering::Relaxed);
         true
+    }
+
+    /// The local backend; only local jobs retry and time out here.
+    fn local(&self) -> &LocalBackend {
+        match &self.backend {
+            Backend::Local(local) => local,
+            Backend::Cluster(_) => unreachable!("cluster tasks retry and time out on the workers"),
+        }
     }
 
     /// Called by the timer when an attempt's deadline passes.
@@ -251,7 +311,7 @@ where
         let finished = self.settle_failure(index, &mut inner, FailureKind::Timeout(limit));
         drop(inner);
         // The overrunning thread cannot be stopped; keep the pool's capacity.
-        self.backend.pool.add_thread();
+        self.local().pool.add_thread();
         if finished {
             self.finish(index);
         }
@@ -290,7 +350,7 @@ where
 
         if let Some(timeout) = self.policy.timeout {
             let job = Arc::downgrade(&self);
-            self.backend
+            self.local()
                 .timer
                 .schedule(Instant::now() + timeout, move || {
                     if let Some(job) = Weak::upgrade(&job) {
@@ -365,7 +425,7 @@ fn serialized_size<T: Serialize>(value: &T) -> u64 {
 }
 
 /// An error and its sources, as one line.
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut message = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
@@ -376,7 +436,7 @@ fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     message
 }
 
-fn panic_message(payload: &(dyn Any + Send)) -> String {
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
     if let Some(message) = payload.downcast_ref::<&str>() {
         (*message).to_owned()
     } else if let Some(message) = payload.downcast_ref::<String>() {
@@ -397,7 +457,7 @@ pub(crate) trait JobControl: Send + Sync {
     fn error_for(&self, index: usize, kind: FailureKind) -> TaskError;
     fn cancel(&self);
     fn summary(&self) -> JobSummary;
-    fn backend(&self) -> &LocalBackend;
+    fn notifier(&self) -> &Notifier;
 }
 
 impl<I, O> JobControl for JobShared<I, O>
@@ -453,7 +513,10 @@ where
                 hook(index);
             }
         }
-        self.backend.notifier.notify();
+        if let Backend::Cluster(cluster) = &self.backend {
+            cluster.cancel(&self.remote);
+        }
+        self.backend.notifier().notify();
     }
 
     fn summary(&self) -> JobSummary {
@@ -479,8 +542,94 @@ where
         summary
     }
 
-    fn backend(&self) -> &LocalBackend {
-        &self.backend
+    fn notifier(&self) -> &Notifier {
+        self.backend.notifier()
+    }
+}
+
+impl<I, O> RemoteJob for JobShared<I, O>
+where
+    I: Clone + Send + 'static,
+    O: Serialize + Send + 'static,
+{
+    fn remote(&self) -> &RemoteSlot {
+        &self.remote
+    }
+
+    fn function_name(&self) -> &'static str {
+        self.function.name()
+    }
+
+    fn policy(&self) -> &TaskPolicy {
+        &self.policy
+    }
+
+    fn is_settled(&self) -> bool {
+        self.finished.load(Ordering::Acquire) == self.slots.len()
+    }
+
+    fn complete(
+        &self,
+        index: usize,
+        worker: String,
+        report: &TaskReport,
+        output: Result<Vec<u8>, FailureKind>,
+    ) {
+        let Some(slot) = self.slots.get(index) else {
+            tracing::warn!(
+                job = self.id,
+                index,
+                "a result for a task this job does not have"
+            );
+            return;
+        };
+        let mut inner = slot.inner.lock().unwrap();
+        if slot.state().is_finished() {
+            return;
+        }
+        let at = |ms: u64| Some(SystemTime::UNIX_EPOCH + Duration::from_millis(ms));
+        let stats = &mut inner.stats;
+        stats.started = at(report.started_ms);
+        stats.ended = at(report.ended_ms);
+        stats.attempts = report.attempts;
+        stats.bytes_read = report.bytes_read;
+        stats.worker = Some(worker);
+        let retries = report.attempts.saturating_sub(1) as usize;
+        self.retried.fetch_add(retries, Ordering::Relaxed);
+        let decoded = output.and_then(|bytes| {
+            inner.stats.result_size = bytes.len() as u64;
+            (self.codec.decode)(&bytes).map_err(|error| {
+                FailureKind::Error(format!("cannot deserialize the output: {error}"))
+            })
+        });
+        match decoded {
+            Ok(output) => {
+                inner.output = Some(output);
+                slot.set_state(TaskState::Done);
+            }
+            Err(kind) => {
+                inner.error = Some(self.task_error(index, kind, report.attempts));
+                slot.set_state(TaskState::Failed);
+                self.failed.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        drop(inner);
+        self.finish(index);
+    }
+
+    fn abandon(&self, kind: FailureKind) {
+        for (index, slot) in self.slots.iter().enumerate() {
+            let mut inner = slot.inner.lock().unwrap();
+            if slot.state().is_finished() || slot.state() == TaskState::Waiting {
+                continue;
+            }
+            let attempts = inner.stats.attempts;
+            inner.error = Some(self.task_error(index, kind.clone(), attempts));
+            slot.set_state(TaskState::Failed);
+            self.failed.fetch_add(1, Ordering::Relaxed);
+            drop(inner);
+            self.finish(index);
+        }
     }
 }
 

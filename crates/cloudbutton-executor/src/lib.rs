@@ -7,7 +7,9 @@
 //! whose results come back in input order. Failed tasks say which input,
 //! which function and why ([`TaskError`]); the other results stay available.
 
+mod backend;
 mod chunk;
+mod cluster;
 pub mod config;
 mod context;
 mod error;
@@ -18,12 +20,16 @@ mod input;
 mod job;
 mod job_state;
 mod local;
+mod notify;
 mod progress;
 mod summary;
 mod task;
 mod wait;
 
 pub use chunk::{Chunk, ChunkReader};
+pub use cluster::{
+    ProgramPolicy, WORKER_VAR, WorkerError, WorkerOptions, default_name, run_worker,
+};
 pub use config::Config;
 pub use context::TaskContext;
 pub use error::{ExecutorError, FailureKind, InputDescription, JobError, TaskError};

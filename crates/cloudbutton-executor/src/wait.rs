@@ -49,7 +49,7 @@ pub(crate) fn wait_for(
     let Some(&(first, _)) = tasks.first() else {
         return Vec::new();
     };
-    let notifier = &first.backend().notifier;
+    let notifier = first.notifier();
 
     loop {
         // Read the epoch before looking, so that no finish goes unseen.
