@@ -7,6 +7,7 @@
 //! flag, a missing argument) exits with status 2, as usual.
 
 mod storage;
+mod worker;
 
 use std::process::ExitCode;
 
@@ -35,14 +36,20 @@ enum Command {
     /// List, upload, download and delete objects.
     #[command(subcommand)]
     Storage(storage::StorageCommand),
+    /// Run tasks from a Redis queue, for drivers on any host.
+    Worker(worker::WorkerArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    cloudbutton::logging::init(cli.verbose);
+    match cli.command {
+        Command::Worker(_) => cloudbutton::logging::init_service(cli.verbose),
+        Command::Storage(_) => cloudbutton::logging::init(cli.verbose),
+    }
 
     let outcome = match cli.command {
         Command::Storage(command) => storage::run(command, cli.verbose > 0),
+        Command::Worker(args) => worker::run(args),
     };
     match outcome {
         // Each failure was reported as it happened; only the status is left.
