@@ -11,27 +11,9 @@
 
 use std::time::Instant;
 
+use cloudbutton::FunctionExecutor;
 use cloudbutton::executor::{Config, ProgressMode};
-use cloudbutton::{FnResult, Function, FunctionExecutor, TaskContext};
-use rand::rngs::SmallRng;
-use rand::{Rng, SeedableRng};
-
-/// Counts the samples of a seeded stream that fall inside the unit circle.
-fn inside(seed: u64, samples: u64) -> u64 {
-    let mut rng = SmallRng::seed_from_u64(seed);
-    let mut hits = 0;
-    for _ in 0..samples {
-        let (x, y): (f64, f64) = (rng.random(), rng.random());
-        hits += u64::from(x * x + y * y <= 1.0);
-    }
-    hits
-}
-
-fn estimate(task: (u64, u64), _: &TaskContext) -> FnResult<u64> {
-    Ok(inside(task.0, task.1))
-}
-static ESTIMATE: Function<(u64, u64), u64> = Function::new("bench::pi", estimate);
-cloudbutton::register!(ESTIMATE);
+use cloudbutton::pi::{COUNT_INSIDE, count_inside, draws, estimate};
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1).filter(|arg| arg != "--bench");
@@ -45,18 +27,18 @@ fn main() -> anyhow::Result<()> {
     let workers = executor.workers();
     println!("pi: {tasks} tasks of {samples} samples, {workers} worker threads");
 
-    let inputs: Vec<(u64, u64)> = (0..tasks).map(|seed| (seed, samples)).collect();
+    let inputs = draws(tasks, samples);
     let (mut serial_time, mut parallel_time) = (f64::INFINITY, f64::INFINITY);
     let mut ratios = Vec::new();
     let mut hits = 0;
     for round in 1..=rounds {
         let start = Instant::now();
-        let serial: u64 = (0..tasks).map(|seed| inside(seed, samples)).sum();
+        let serial: u64 = inputs.iter().map(|&draw| count_inside(draw)).sum();
         let one_thread = start.elapsed().as_secs_f64();
 
         let start = Instant::now();
         hits = executor
-            .map(&ESTIMATE, inputs.clone())?
+            .map(&COUNT_INSIDE, inputs.clone())?
             .get_result()?
             .iter()
             .sum();
@@ -69,7 +51,7 @@ fn main() -> anyhow::Result<()> {
         parallel_time = parallel_time.min(through_executor);
     }
 
-    let pi = 4.0 * hits as f64 / (tasks * samples) as f64;
+    let pi = estimate(hits, tasks * samples);
     ratios.sort_by(f64::total_cmp);
     let median = ratios[ratios.len() / 2];
     let speedup = serial_time / parallel_time;

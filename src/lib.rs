@@ -31,6 +31,7 @@
 //! [`storage`] and [`partition`].
 
 pub mod logging;
+pub mod pi;
 pub mod report;
 pub mod text;
 

@@ -118,9 +118,16 @@ impl Keys {
         format!("{}:workers", self.namespace)
     }
 
+    /// What every job key starts with: `NS:job:`. The Lua scripts that
+    /// find a job in a stream entry add the id and the suffixes of
+    /// [`JobKeys`] themselves.
+    pub(crate) fn job_prefix(&self) -> String {
+        format!("{}:job:", self.namespace)
+    }
+
     /// The keys of one job.
     pub(crate) fn job(&self, job: &JobId) -> JobKeys {
-        let prefix = format!("{}:job:{}", self.namespace, job);
+        let prefix = format!("{}{}", self.job_prefix(), job);
         JobKeys {
             meta: format!("{prefix}:meta"),
             input: format!("{prefix}:input"),

@@ -410,6 +410,11 @@ impl TaskQueue {
             let entry = match reclaimed {
                 Some(entry) => entry,
                 None => {
+                    // One round trip when a task is waiting; a blocking
+                    // read only when none is.
+                    if let Some(delivery) = self.take_next(consumer)? {
+                        return Ok(Some(delivery));
+                    }
                     let remaining = deadline.saturating_duration_since(Instant::now());
                     match self.read_new(consumer, remaining)? {
                         Some(entry) => entry,
@@ -418,16 +423,94 @@ impl TaskQueue {
                 }
             };
             if let Some(delivery) = self.open(consumer, entry)? {
-                debug!(
-                    job = %delivery.job,
-                    index = delivery.index,
-                    attempt = delivery.attempt,
-                    consumer,
-                    "task taken"
-                );
                 return Ok(Some(delivery));
             }
         }
+    }
+
+    /// Completes `delivery` as [`complete`](Self::complete) does and, in the
+    /// same round trip, takes the next task never delivered for the same
+    /// consumer, without waiting. The next task is `None` when there is
+    /// none, or when it is time to look for expired leases: then call
+    /// [`take`](Self::take).
+    pub fn complete_and_take(
+        &mut self,
+        delivery: &Delivery,
+        outcome: Result<&[u8], &str>,
+    ) -> Result<(Commit, Option<Delivery>), QueueError> {
+        if Instant::now() >= self.next_reclaim {
+            return Ok((self.complete(delivery, outcome)?, None));
+        }
+        let keys = self.keys.job(&delivery.job);
+        let (ok, payload) = match outcome {
+            Ok(output) => ("1", output),
+            Err(message) => ("0", message.as_bytes()),
+        };
+        let (first, next): (i64, Option<OpenedTask>) = self
+            .scripts
+            .complete_and_take
+            .key(self.keys.tasks())
+            .key(keys.all().as_slice())
+            .arg(GROUP)
+            .arg(&delivery.entry)
+            .arg(delivery.index)
+            .arg(delivery.attempt)
+            .arg(&delivery.consumer)
+            .arg(ok)
+            .arg(payload)
+            .arg(self.ttl_ms)
+            .arg(self.keys.job_prefix())
+            .invoke(&mut self.con)
+            .map_err(|source| {
+                self.error(
+                    format!("commit task {} of job {}", delivery.index, delivery.job),
+                    source,
+                )
+            })?;
+        let commit = commit_of(first);
+        debug!(job = %delivery.job, index = delivery.index, attempt = delivery.attempt, ?commit, "task completed");
+        let next = next
+            .map(|task| self.delivery(&delivery.consumer, task))
+            .transpose()?;
+        Ok((commit, next))
+    }
+
+    /// Takes a task never delivered, without waiting, in one round trip.
+    fn take_next(&mut self, consumer: &str) -> Result<Option<Delivery>, QueueError> {
+        let task: Option<OpenedTask> = self
+            .scripts
+            .take_next
+            .key(self.keys.tasks())
+            .arg(GROUP)
+            .arg(consumer)
+            .arg(self.keys.job_prefix())
+            .arg(self.ttl_ms)
+            .invoke(&mut self.con)
+            .map_err(|source| self.error("take a new task", source))?;
+        task.map(|task| self.delivery(consumer, task)).transpose()
+    }
+
+    /// A task opened by a script, as a [`Delivery`].
+    fn delivery(&self, consumer: &str, task: OpenedTask) -> Result<Delivery, QueueError> {
+        let (entry, job, index, function, attempt, input, spec) = task;
+        let job = JobId::new(job).map_err(|_| QueueError::Malformed {
+            addr: self.addr.clone(),
+            what: format!(
+                "task entry {entry} of {} names no valid job",
+                self.keys.tasks()
+            ),
+        })?;
+        debug!(%job, index, attempt, consumer, "task taken");
+        Ok(Delivery {
+            job,
+            index,
+            function,
+            input,
+            spec,
+            attempt,
+            consumer: consumer.to_owned(),
+            entry,
+        })
     }
 
     /// Renews the lease of `delivery`, and tells whether the job was
@@ -494,11 +577,7 @@ impl TaskQueue {
                     source,
                 )
             })?;
-        let commit = if first == 1 {
-            Commit::First
-        } else {
-            Commit::Duplicate
-        };
+        let commit = commit_of(first);
         debug!(
             job = %delivery.job,
             index = delivery.index,
@@ -621,31 +700,26 @@ impl TaskQueue {
         };
 
         let keys = self.keys.job(&job);
-        let opened: Option<(u32, Vec<u8>, Vec<u8>)> = self
+        let opened: Option<OpenedTask> = self
             .scripts
-            .take
+            .open
             .key(self.keys.tasks())
             .key(keys.all().as_slice())
             .arg(GROUP)
             .arg(&entry.id)
+            .arg(job.as_str())
             .arg(index)
+            .arg(&function)
             .arg(self.ttl_ms)
             .invoke(&mut self.con)
             .map_err(|source| self.error(format!("take task {index} of job {job}"), source))?;
-        let Some((attempt, input, spec)) = opened else {
-            debug!(%job, index, "dropped a task of a cancelled, expired or finished job");
-            return Ok(None);
-        };
-        Ok(Some(Delivery {
-            job,
-            index,
-            function,
-            input,
-            spec,
-            attempt,
-            consumer: consumer.to_owned(),
-            entry: entry.id,
-        }))
+        match opened {
+            Some(task) => self.delivery(consumer, task).map(Some),
+            None => {
+                debug!(%job, index, "dropped a task of a cancelled, expired or finished job");
+                Ok(None)
+            }
+        }
     }
 
     /// Acknowledges and deletes an entry of the task stream.
@@ -716,6 +790,19 @@ impl TaskQueue {
                 source,
             }
         }
+    }
+}
+
+/// A task as the scripts return it: entry id, job, index, function,
+/// attempt, input, spec.
+type OpenedTask = (String, String, u32, String, u32, Vec<u8>, Vec<u8>);
+
+/// What the commit scripts' answer means.
+fn commit_of(first: i64) -> Commit {
+    if first == 1 {
+        Commit::First
+    } else {
+        Commit::Duplicate
     }
 }
 

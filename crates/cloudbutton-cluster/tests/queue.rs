@@ -322,6 +322,42 @@ fn cancel_is_visible_to_workers() {
     ));
 }
 
+#[test]
+fn each_commit_brings_the_next_task_once() {
+    let config = config(Duration::from_secs(3600));
+    let (mut driver, mut worker) = (connect(&config), connect(&config));
+    let (job, other) = (JobId::generate(), JobId::generate());
+    driver.submit(&job, tasks(10)).unwrap();
+    driver.submit(&other, tasks(4)).unwrap();
+    driver.cancel(&other).unwrap();
+
+    // The first take looks for expired leases; the commits that follow
+    // take the next task in the same round trip, skipping the cancelled job.
+    let mut next = worker.take("w1", LEASE, Duration::ZERO).unwrap();
+    let mut taken = Vec::new();
+    while let Some(task) = next {
+        assert_eq!(task.job, job);
+        assert_eq!(task.input, format!("input {}", task.index).into_bytes());
+        taken.push(task.index);
+        let (commit, following) = worker.complete_and_take(&task, Ok(&task.input)).unwrap();
+        assert_eq!(commit, Commit::First);
+        next = following;
+    }
+    assert_eq!(taken, (0..10).collect::<Vec<_>>());
+    assert!(worker.take("w1", LEASE, Duration::ZERO).unwrap().is_none());
+
+    let results = driver.results(&job, Duration::from_secs(1)).unwrap();
+    let committed: Vec<u32> = results.iter().map(|result| result.index).collect();
+    assert_eq!(committed, taken);
+    assert!(
+        results
+            .iter()
+            .all(|result| result.outcome == Ok(format!("input {}", result.index).into_bytes()))
+    );
+    let status = driver.status(&job).unwrap();
+    assert_eq!((status.committed, status.duplicates), (10, 0));
+}
+
 /// The keys of `job` in `namespace`, each with its time-to-live in ms.
 fn job_keys(namespace: &str, job: &JobId) -> Vec<(String, i64)> {
     let mut con = redis::Client::open(redis_url())

@@ -315,7 +315,13 @@ impl Worker {
             self.connect(&mut queue);
             let connection = queue.as_mut().expect("connected");
             match connection.take(&self.options.name, self.options.lease, TAKE_BLOCK) {
-                Ok(Some(delivery)) => self.handle(&mut queue, delivery),
+                Ok(Some(delivery)) => {
+                    // Each commit brings the next task along while there is one.
+                    let mut next = Some(delivery);
+                    while let Some(delivery) = next {
+                        next = self.handle(&mut queue, delivery);
+                    }
+                }
                 Ok(None) => {}
                 Err(error) => {
                     if error.is_transient() {
@@ -330,7 +336,9 @@ impl Worker {
         }
     }
 
-    fn handle(&self, queue: &mut Option<TaskQueue>, mut delivery: Delivery) {
+    /// Runs and commits one task; returns the next task if the commit
+    /// brought one.
+    fn handle(&self, queue: &mut Option<TaskQueue>, mut delivery: Delivery) -> Option<Delivery> {
         let input = std::mem::take(&mut delivery.input);
         let key = (
             delivery.job.as_str().to_owned(),
@@ -354,11 +362,11 @@ impl Worker {
         loop {
             self.connect(queue);
             let connection = queue.as_mut().expect("connected");
-            match connection.complete(&delivery, Ok(&payload)) {
-                Ok(Commit::First) => break,
-                Ok(Commit::Duplicate) => {
+            match connection.complete_and_take(&delivery, Ok(&payload)) {
+                Ok((Commit::First, next)) => return next,
+                Ok((Commit::Duplicate, next)) => {
                     tracing::debug!(job = %delivery.job, task = delivery.index, "a duplicate result, discarded");
-                    break;
+                    return next;
                 }
                 Err(error)
                     if error.is_transient() && started.elapsed() < self.options.lease * 4 =>
@@ -372,7 +380,7 @@ impl Worker {
                         "cannot commit the result: {error}; the task runs again once its lease expires"
                     );
                     *queue = None;
-                    break;
+                    return None;
                 }
             }
         }
