@@ -1,34 +1,12 @@
 //! The examples, run as a user runs them, against counts computed without
 //! CloudButton by the reference scripts in `scripts/`.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod support;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
+use std::path::Path;
+use std::process::Command;
 
-/// `cargo test` builds the examples next to the test binaries.
-fn example(name: &str) -> PathBuf {
-    let deps = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_owned();
-    let path = deps.parent().unwrap().join("examples").join(name);
-    assert!(path.exists(), "{} is not built", path.display());
-    path
-}
-
-fn run(command: &mut Command) -> Output {
-    let output = command.output().unwrap();
-    assert!(
-        output.status.success(),
-        "{command:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
+use support::{example, root, run};
 
 fn reference(script: &str, args: &[&Path]) -> String {
     let output = run(Command::new("python3")

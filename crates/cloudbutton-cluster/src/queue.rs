@@ -330,6 +330,18 @@ impl TaskQueue {
         Ok(())
     }
 
+    /// Refreshes the time-to-live of every key of `job`, as a driver that
+    /// is still waiting for it does, so that only an abandoned job expires.
+    pub fn touch(&mut self, job: &JobId) -> Result<(), QueueError> {
+        let keys = self.keys.job(job);
+        let mut pipe = redis::pipe();
+        for key in keys.all() {
+            pipe.pexpire(key, self.ttl_ms as i64).ignore();
+        }
+        pipe.query::<()>(&mut self.con)
+            .map_err(|source| self.error(format!("keep job {job}"), source))
+    }
+
     /// Whether `job` was cancelled; `false` for a job that does not exist.
     pub fn is_cancelled(&mut self, job: &JobId) -> Result<bool, QueueError> {
         let keys = self.keys.job(job);

@@ -18,6 +18,7 @@
 //! | `CLOUDBUTTON_STORAGE` | `cluster.storage` | `s3://bucket/cloudbutton/` |
 //! | `CLOUDBUTTON_NAMESPACE` | `cluster.namespace` | `cloudbutton` |
 //! | `CLOUDBUTTON_JOB_TTL` | `cluster.job_ttl` | `24h` |
+//! | `CLOUDBUTTON_INLINE_LIMIT` | `cluster.inline_limit` | `1MiB` |
 //!
 //! S3 credentials come from `[storage.s3]` or the usual `AWS_*` variables.
 
@@ -265,6 +266,9 @@ impl Config {
         }
         if let Some(value) = var("CLOUDBUTTON_JOB_TTL") {
             cluster.job_ttl = parse("CLOUDBUTTON_JOB_TTL", value, parse_duration)?;
+        }
+        if let Some(value) = var("CLOUDBUTTON_INLINE_LIMIT") {
+            cluster.inline_limit = parse("CLOUDBUTTON_INLINE_LIMIT", value, parse_size)?;
         }
         Ok(())
     }

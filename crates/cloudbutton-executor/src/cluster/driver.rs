@@ -24,7 +24,9 @@ const RECONNECT_FOR: Duration = Duration::from_secs(60);
 /// How long a collector waits for results in one call.
 const RESULTS_BLOCK: Duration = Duration::from_millis(250);
 
-/// How often a collector checks that Redis still holds its job.
+/// How often a collector checks that Redis still holds its job, keeps its
+/// keys from expiring, and looks for live workers (more often if the keys'
+/// time-to-live is short).
 const CHECK_EVERY: Duration = Duration::from_secs(2);
 
 /// A job as the cluster backend sees it, whatever its types.
@@ -253,7 +255,8 @@ impl Collector {
     fn run(mut self) {
         let mut queue: Option<TaskQueue> = None;
         let mut lost: Option<(Instant, String)> = None;
-        let mut next_check = Instant::now() + CHECK_EVERY;
+        let check_every = CHECK_EVERY.min(self.queue_config.ttl / 3);
+        let mut next_check = Instant::now() + check_every;
         let mut warned_idle = false;
         loop {
             let Some(job) = self.job.upgrade() else { break };
@@ -285,8 +288,9 @@ impl Collector {
                 if Instant::now() < next_check {
                     return Ok((results, None));
                 }
-                next_check = Instant::now() + CHECK_EVERY;
+                next_check = Instant::now() + check_every;
                 let status = con.status(&self.id)?;
+                con.touch(&self.id)?;
                 if !warned_idle && results.is_empty() && con.workers()?.is_empty() {
                     warned_idle = true;
                     tracing::warn!(
@@ -328,10 +332,16 @@ impl Collector {
                     lost.get_or_insert_with(|| (Instant::now(), error.to_string()));
                 }
                 Err(error) => {
+                    let why = match error {
+                        QueueError::UnknownJob { .. } => format!(
+                            "Redis lost it: job {} is gone from Redis (it restarted without \
+                             persistence, or the job's keys expired)",
+                            self.id
+                        ),
+                        error => format!("its result cannot be collected: {error}"),
+                    };
                     if let Some(job) = self.job.upgrade() {
-                        job.abandon(FailureKind::Worker(format!(
-                            "its result cannot be collected: {error}"
-                        )));
+                        job.abandon(FailureKind::Worker(why));
                     }
                     break;
                 }
