@@ -13,9 +13,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use cloudbutton::{FunctionExecutor, Wait};
 use cloudbutton::pi::{COUNT_INSIDE, draws, estimate};
 use cloudbutton::report::to_stderr;
+use cloudbutton::{FunctionExecutor, Wait};
 
 /// Estimates pi by drawing random points in parallel.
 #[derive(Parser)]
