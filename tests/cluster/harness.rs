@@ -251,44 +251,170 @@ pub struct RedisServer {
     pub port: u16,
     dir: TempDir,
     persistent: bool,
+    /// With TLS: the password clients must give.
+    tls_password: Option<String>,
     process: Option<Child>,
+}
+
+/// A free port on loopback.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Runs `openssl` with `args` in `dir`.
+fn openssl(dir: &Path, args: &[&str]) {
+    let output = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl runs (Debian: apt-get install openssl)");
+    assert!(
+        output.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 impl RedisServer {
     /// Starts a server; with `persistent`, every write goes to an
     /// append-only file before it is acknowledged.
     pub fn start(persistent: bool) -> RedisServer {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let dir = tempfile::Builder::new()
-            .prefix("redis")
-            .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
-            .unwrap();
-        let mut server = RedisServer {
-            port,
-            dir,
-            persistent,
-            process: None,
-        };
+        let mut server = RedisServer::new(persistent, None);
         server.launch();
         server
     }
 
+    /// Starts a server that takes only TLS connections, with a certificate
+    /// for 127.0.0.1 signed by a CA of its own ([`ca`](Self::ca)), and
+    /// requires `password`.
+    pub fn start_tls(password: &str) -> RedisServer {
+        let mut server = RedisServer::new(false, Some(password.to_owned()));
+        let dir = server.dir.path();
+        openssl(
+            dir,
+            &[
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            ]
+            .iter()
+            .copied()
+            .chain([
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.crt",
+                "-subj",
+                "/CN=cloudbutton test CA",
+            ])
+            .collect::<Vec<_>>(),
+        );
+        openssl(
+            dir,
+            &[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                "server.key",
+            ]
+            .iter()
+            .copied()
+            .chain(["-out", "server.csr", "-subj", "/CN=127.0.0.1"])
+            .collect::<Vec<_>>(),
+        );
+        std::fs::write(dir.join("san.ext"), "subjectAltName = IP:127.0.0.1\n").unwrap();
+        openssl(
+            dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "server.csr",
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+            ]
+            .iter()
+            .copied()
+            .chain([
+                "-CAcreateserial",
+                "-days",
+                "1",
+                "-extfile",
+                "san.ext",
+                "-out",
+                "server.crt",
+            ])
+            .collect::<Vec<_>>(),
+        );
+        server.launch();
+        server
+    }
+
+    fn new(persistent: bool, tls_password: Option<String>) -> RedisServer {
+        RedisServer {
+            port: free_port(),
+            dir: tempfile::Builder::new()
+                .prefix("redis")
+                .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+                .unwrap(),
+            persistent,
+            tls_password,
+            process: None,
+        }
+    }
+
+    /// The URL clients use: `redis://`, or `rediss://` with the password.
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
+        match &self.tls_password {
+            Some(password) => format!("rediss://:{password}@127.0.0.1:{}", self.port),
+            None => format!("redis://127.0.0.1:{}", self.port),
+        }
+    }
+
+    /// The certificate of the CA that signed a TLS server's certificate.
+    pub fn ca(&self) -> PathBuf {
+        self.dir.path().join("ca.crt")
     }
 
     fn launch(&mut self) {
+        let port = self.port.to_string();
         let mut command = Command::new("redis-server");
         command
-            .args(["--bind", "127.0.0.1", "--port", &self.port.to_string()])
+            .args(["--bind", "127.0.0.1"])
             .arg("--dir")
             .arg(self.dir.path())
             .args(["--save", ""])
             .stdout(Stdio::null());
+        match &self.tls_password {
+            Some(password) => {
+                command
+                    .args([
+                        "--port",
+                        "0",
+                        "--tls-port",
+                        &port,
+                        "--tls-auth-clients",
+                        "no",
+                    ])
+                    .args([
+                        "--tls-cert-file",
+                        "server.crt",
+                        "--tls-key-file",
+                        "server.key",
+                    ])
+                    .args(["--tls-ca-cert-file", "ca.crt", "--requirepass", password])
+                    .current_dir(self.dir.path());
+            }
+            None => {
+                command.args(["--port", &port]);
+            }
+        }
         if self.persistent {
             command.args(["--appendonly", "yes", "--appendfsync", "always"]);
         }
@@ -301,8 +427,16 @@ impl RedisServer {
     }
 
     fn answers(&self) -> bool {
-        Command::new("redis-cli")
-            .args(["-p", &self.port.to_string(), "ping"])
+        let mut command = Command::new("redis-cli");
+        command.args(["-p", &self.port.to_string()]);
+        if let Some(password) = &self.tls_password {
+            command
+                .args(["--tls", "--cacert"])
+                .arg(self.ca())
+                .env("REDISCLI_AUTH", password);
+        }
+        command
+            .arg("ping")
             .output()
             .is_ok_and(|output| output.stdout.starts_with(b"PONG"))
     }

@@ -324,6 +324,40 @@ fn fails_within(command: &mut Command, limit: Duration) -> Output {
 }
 
 #[test]
+fn jobs_run_over_tls_with_a_password() {
+    let server = RedisServer::start_tls("tls-secret");
+    let mut cluster = Cluster::new(&server.url());
+    let mut worker = cluster.worker_command(&["--allow-program", "any", "--concurrency", "1"]);
+    worker.env("SSL_CERT_FILE", server.ca());
+    let mut worker = Logged::spawn(worker, "the TLS worker");
+    worker.wait_for("worker ready", Duration::from_secs(30));
+    cluster.workers.push(worker);
+
+    let output = run(cluster
+        .driver("pi")
+        .args(["--tasks", "4", "--samples", "1000"])
+        .env("SSL_CERT_FILE", server.ca()));
+    assert_eq!(text(&output.stdout), pi_line(4, 1000));
+
+    // A driver that does not trust the server's certificate says so.
+    let output = fails_within(
+        cluster
+            .driver("pi")
+            .args(["--tasks", "1"])
+            .env_remove("SSL_CERT_FILE"),
+        Duration::from_secs(30),
+    );
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("cannot reach Redis at 127.0.0.1:"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("certificate"), "{stderr}");
+    assert!(!stderr.contains("tls-secret"), "{stderr}");
+    assert!(!cluster.workers[0].log().contains("tls-secret"));
+}
+
+#[test]
 fn wrong_credentials_and_unreachable_servers_are_explained() {
     let port = redis_url().rsplit(':').next().unwrap().to_owned();
     let wrong = format!("redis://nobody:s3cret-pw@127.0.0.1:{port}");
@@ -394,7 +428,7 @@ fn workers_run_only_the_programs_and_functions_they_allow() {
 
     // One that allows programs but only some functions refuses the others.
     let mut cluster = Cluster::new(&redis_url());
-    cluster.start_worker(&["--allow-program", "any", "--functions", "text::*"]);
+    cluster.start_worker(&["--allow-program", "any", "--allow-function", "text::*"]);
     let output = fails_within(
         cluster
             .driver("pi")

@@ -43,7 +43,12 @@ pub struct WorkerArgs {
     /// Run only functions whose names match this glob, such as `text::*`
     /// (repeat for several) [default: every function].
     #[arg(long, value_name = "GLOB")]
-    functions: Vec<String>,
+    allow_function: Vec<String>,
+
+    /// The prefix of the queue's Redis keys; drivers and workers that share
+    /// it share tasks [default: CLOUDBUTTON_NAMESPACE, else cloudbutton].
+    #[arg(long, value_name = "NS")]
+    namespace: Option<String>,
 
     /// The worker's name in the queue and in task statistics; unique among
     /// the workers [default: HOST-PID].
@@ -69,6 +74,9 @@ pub fn run(args: WorkerArgs) -> Result<()> {
     if let Some(storage) = args.storage {
         config.cluster.storage = Some(storage);
     }
+    if let Some(namespace) = args.namespace {
+        config.cluster.namespace = namespace;
+    }
     let mut options = WorkerOptions::from_config(&config)?;
     if let Some(concurrency) = args.concurrency {
         options.concurrency = concurrency;
@@ -76,8 +84,8 @@ pub fn run(args: WorkerArgs) -> Result<()> {
     if let Some(name) = args.name {
         options.name = name;
     }
-    if !args.functions.is_empty() {
-        options.functions = args.functions;
+    if !args.allow_function.is_empty() {
+        options.functions = args.allow_function;
     }
     if let Some(dir) = args.cache_dir {
         options.cache_dir = dir;
