@@ -13,8 +13,10 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 rounds=${1:-3}
-report=target/bench-cluster-report.txt
-shared=$PWD/target/bench-cluster-shared
+target=${CARGO_TARGET_DIR:-$PWD/target}
+report=$target/bench-cluster-report.txt
+shared=$target/bench-cluster-shared
+workers_log=$target/bench-cluster-workers.log
 corpus=data/fetched/corpus-1g
 
 scripts/fetch-data.sh corpus-1g >&2
@@ -46,9 +48,9 @@ redis=$CLOUDBUTTON_TEST_REDIS_URL
 start_workers() {
     local i
     for ((i = 1; i <= $1; i++)); do
-        target/release/cloudbutton worker --redis "$redis" --storage "$shared" \
+        "$target"/release/cloudbutton worker --redis "$redis" --storage "$shared" \
             --allow-program any --concurrency "$2" --namespace "$3" --name "w$i" \
-            2>>target/bench-cluster-workers.log &
+            2>>"$workers_log" &
         workers+=($!)
     done
     # Wait until every worker has said it is alive.
@@ -65,7 +67,7 @@ cluster_env() {
 }
 
 mkdir -p "$shared"
-: >target/bench-cluster-workers.log
+: >"$workers_log"
 {
     echo "date:    $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "machine: $(nproc) cores ($(lscpu | sed -n 's/^Model name: *//p' | head -1)), $(free -g | awk '/^Mem:/ {print $2}') GiB"
@@ -82,18 +84,18 @@ mkdir -p "$shared"
     echo "== (f) word count of $corpus: 2 workers of 1 slot against 2 local threads"
     start_workers 2 1 bench-wordcount
     # Once untimed, so that the workers have fetched and started the program.
-    env $(cluster_env bench-wordcount) target/release/examples/wordcount data/text/ \
-        --output target/bench-cluster.tsv >/dev/null 2>&1
+    env $(cluster_env bench-wordcount) "$target"/release/examples/wordcount data/text/ \
+        --output "$target"/bench-cluster.tsv >/dev/null 2>&1
     for ((round = 1; round <= rounds; round++)); do
         start=$(date +%s.%N)
-        CLOUDBUTTON_PROGRESS=never CLOUDBUTTON_WORKERS=2 target/release/examples/wordcount \
-            "$corpus" --output target/bench-local.tsv >/dev/null 2>&1
+        CLOUDBUTTON_PROGRESS=never CLOUDBUTTON_WORKERS=2 "$target"/release/examples/wordcount \
+            "$corpus" --output "$target"/bench-local.tsv >/dev/null 2>&1
         local_s=$(echo "$(date +%s.%N) - $start" | bc)
         start=$(date +%s.%N)
-        env $(cluster_env bench-wordcount) target/release/examples/wordcount \
-            "$corpus" --output target/bench-cluster.tsv >/dev/null 2>&1
+        env $(cluster_env bench-wordcount) "$target"/release/examples/wordcount \
+            "$corpus" --output "$target"/bench-cluster.tsv >/dev/null 2>&1
         cluster_s=$(echo "$(date +%s.%N) - $start" | bc)
-        cmp -s target/bench-local.tsv target/bench-cluster.tsv ||
+        cmp -s "$target"/bench-local.tsv "$target"/bench-cluster.tsv ||
             { echo "error: the counts differ between the local run and the workers" >&2; exit 1; }
         printf '   round %d: local %.3f s, 2 workers %.3f s (%.2fx local)\n' \
             "$round" "$local_s" "$cluster_s" "$(echo "$cluster_s / $local_s" | bc -l)"

@@ -9,8 +9,9 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-report=target/bench-report.txt
-mkdir -p target
+target=${CARGO_TARGET_DIR:-$PWD/target}
+report=$target/bench-report.txt
+mkdir -p "$target"
 scripts/fetch-data.sh corpus-1g >&2
 cargo bench --no-run >&2
 cargo build --release --example wordcount >&2
@@ -29,8 +30,8 @@ cargo build --release --example wordcount >&2
     echo
     echo "== (b) peak memory of the wordcount example on the same corpus"
     /usr/bin/time -f "wordcount example: peak RSS %M KiB, %e s wall" \
-        target/release/examples/wordcount data/fetched/corpus-1g/ \
-        --output target/bench-wordcount.tsv 2>&1 | tail -1
+        "$target"/release/examples/wordcount data/fetched/corpus-1g/ \
+        --output "$target"/bench-wordcount.tsv 2>&1 | tail -1
     echo
     echo "== (c) word count with Lithops (localhost backend, 64 MiB chunks)"
     bench/lithops/run.sh data/fetched/corpus-1g --chunk-size 67108864 --top 3

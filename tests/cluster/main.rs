@@ -66,7 +66,8 @@ fn wordcount_on_two_and_three_workers_equals_the_local_run() {
         }
         let output = dir.path().join(format!("on-{workers}.tsv"));
         let stats = dir.path().join(format!("stats-{workers}.json"));
-        // With three workers, outputs over 4 KiB go through the shared storage.
+        // With three workers, inputs and outputs over 4 KiB go through the
+        // shared storage.
         let printed = run(cluster
             .driver("wordcount")
             .arg(&text_dir)
@@ -97,10 +98,12 @@ fn wordcount_on_two_and_three_workers_equals_the_local_run() {
         );
     }
 
-    // The stored outputs are deleted once the job has them.
-    let results = cluster.shared().join("results");
-    let left: Vec<_> = walk(&results);
-    assert!(left.is_empty(), "stored results left behind: {left:?}");
+    // What went through the shared storage (the reducer's input, most map
+    // outputs) is deleted once the job has it.
+    for stored in ["inputs", "results"] {
+        let left: Vec<_> = walk(&cluster.shared().join(stored));
+        assert!(left.is_empty(), "stored {stored} left behind: {left:?}");
+    }
 }
 
 /// Every file below `dir`, if it exists.

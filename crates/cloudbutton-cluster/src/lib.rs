@@ -54,4 +54,6 @@ pub use error::{QueueError, redact_url};
 pub use keys::JobId;
 pub use messages::{Commit, Delivery, JobStatus, Renewal, TaskMessage, TaskResult};
 pub use queue::{QueueConfig, TaskQueue};
-pub use shared_store::{SharedStore, program_key, result_key, results_prefix};
+pub use shared_store::{
+    SharedStore, input_key, inputs_prefix, program_key, result_key, results_prefix,
+};

@@ -4,7 +4,7 @@
 //! local cache.
 
 use std::fs::{self, File};
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
@@ -130,12 +130,21 @@ impl ProgramCache {
         }
         fs::create_dir_all(&self.dir)
             .map_err(|error| format!("cannot create {}: {error}", self.dir.display()))?;
-        let staging = tempfile::NamedTempFile::new_in(&self.dir)
-            .map_err(|error| format!("cannot write to {}: {error}", self.dir.display()))?;
-        fs::write(staging.path(), &bytes)
-            .and_then(|()| fs::set_permissions(staging.path(), fs::Permissions::from_mode(0o755)))
-            .map_err(|error| format!("cannot write to {}: {error}", self.dir.display()))?;
+        let cannot_write =
+            |error: io::Error| format!("cannot write to {}: {error}", self.dir.display());
+        let mut staging = tempfile::NamedTempFile::new_in(&self.dir).map_err(cannot_write)?;
         staging
+            .write_all(&bytes)
+            .and_then(|()| {
+                staging
+                    .as_file()
+                    .set_permissions(fs::Permissions::from_mode(0o755))
+            })
+            .map_err(cannot_write)?;
+        // Close the file before it takes its name: a program cannot start
+        // while any process holds it open for writing.
+        staging
+            .into_temp_path()
             .persist(&path)
             .map_err(|error| format!("cannot write {}: {}", path.display(), error.error))?;
         tracing::info!(program = hash, from = %url, "program downloaded");

@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! ROOT/programs/SHA256        executables, by content hash
+//! ROOT/inputs/JOB/INDEX       inputs too large for Redis
 //! ROOT/results/JOB/INDEX-A    outputs too large for Redis, per attempt A
 //! ```
 
@@ -123,6 +124,16 @@ impl SharedStore {
 /// The key of a published program.
 pub fn program_key(hash: &str) -> String {
     format!("programs/{hash}")
+}
+
+/// The key of a stored input.
+pub fn input_key(job: &str, index: u32) -> String {
+    format!("inputs/{job}/{index}")
+}
+
+/// The prefix of a job's stored inputs.
+pub fn inputs_prefix(job: &str) -> String {
+    format!("inputs/{job}/")
 }
 
 /// The key of a stored result.

@@ -24,6 +24,19 @@ pub struct JobSpec {
     pub inline_limit: u64,
 }
 
+/// The input of a task, as it travels in the queue.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TaskInput {
+    /// The serialized input, carried here.
+    Inline(#[serde(with = "serde_bytes_vec")] Vec<u8>),
+    /// The serialized input was written to the shared storage under this
+    /// key, relative to the storage's root.
+    Stored {
+        /// The key below the shared storage's root.
+        key: String,
+    },
+}
+
 /// A program published to the shared storage under its content hash.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ProgramRef {

@@ -1,10 +1,7 @@
 //! What runs a job's tasks: threads in this process, or workers reached
-//! through Redis; and how a job's values cross to another process.
+//! through Redis.
 
 use std::sync::Arc;
-
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 use crate::cluster::ClusterBackend;
 use crate::local::LocalBackend;
@@ -28,27 +25,3 @@ impl Backend {
         }
     }
 }
-
-/// How a job's inputs and outputs are serialized for a worker in another
-/// process: JSON, the encoding of [`Function::call_serialized`](crate::Function::call_serialized).
-pub(crate) struct Codec<I, O> {
-    pub(crate) encode: fn(&I) -> Result<Vec<u8>, String>,
-    pub(crate) decode: fn(&[u8]) -> Result<O, String>,
-}
-
-impl<I: Serialize, O: DeserializeOwned> Codec<I, O> {
-    pub(crate) fn json() -> Self {
-        Codec {
-            encode: |input| serde_json::to_vec(input).map_err(|error| error.to_string()),
-            decode: |bytes| serde_json::from_slice(bytes).map_err(|error| error.to_string()),
-        }
-    }
-}
-
-impl<I, O> Clone for Codec<I, O> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-
-impl<I, O> Copy for Codec<I, O> {}

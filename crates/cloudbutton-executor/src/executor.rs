@@ -7,8 +7,9 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::backend::{Backend, Codec};
+use crate::backend::Backend;
 use crate::cluster::{ClusterBackend, take_role};
+use crate::codec::{Codec, join_encoded};
 use crate::config::{BackendKind, Config};
 use crate::error::{ExecutorError, InputDescription, JobError};
 use crate::function::Function;
@@ -200,6 +201,20 @@ impl FunctionExecutor {
                 return;
             }
             let Some(maps) = maps.upgrade() else { return };
+            if maps.is_remote() {
+                // The outputs stay as the workers serialized them.
+                let mut outputs = Vec::with_capacity(members[group].len());
+                for &member in &members[group] {
+                    match maps.take_encoded(member) {
+                        Some(Ok(output)) => outputs.push(output),
+                        _ => {
+                            let kind = crate::error::FailureKind::Upstream { task: member };
+                            return reducers.fail_waiting(group, kind);
+                        }
+                    }
+                }
+                return reducers.release_encoded(group, join_encoded(outputs));
+            }
             let mut outputs = Vec::with_capacity(members[group].len());
             for &member in &members[group] {
                 match maps.take_result(member) {
@@ -290,7 +305,7 @@ impl FunctionExecutor {
             inputs,
             self.policy(),
             self.backend.clone(),
-            Codec::json(),
+            Codec::new(),
             self.storage.clone(),
         )
     }

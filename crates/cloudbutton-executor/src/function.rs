@@ -12,6 +12,7 @@ use std::fmt;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::codec;
 use crate::context::TaskContext;
 
 /// The error a function returns: anything that can be shown to the user.
@@ -58,13 +59,15 @@ impl<I, O> Function<I, O> {
 }
 
 impl<I: DeserializeOwned, O: Serialize> Function<I, O> {
-    /// Runs the function on a serialized input and serializes its output:
-    /// the path a worker takes when the input comes from another process.
+    /// Runs the function on a serialized input and serializes its output,
+    /// both in MessagePack with named fields: the path a worker takes when
+    /// the input comes from another process.
     pub fn call_serialized(&self, input: &[u8], ctx: &TaskContext) -> FnResult<Vec<u8>> {
-        let input: I = serde_json::from_slice(input)
+        let input: I = codec::decode(input)
             .map_err(|e| format!("cannot decode the input of `{}`: {e}", self.name))?;
         let output = self.call(input, ctx)?;
-        Ok(serde_json::to_vec(&output)?)
+        codec::encode(&output)
+            .map_err(|e| format!("cannot encode the output of `{}`: {e}", self.name).into())
     }
 }
 
@@ -138,15 +141,17 @@ mod tests {
     fn a_registered_function_runs_by_name_on_serialized_input() {
         let registration = lookup("function-tests::double").expect("registered");
         let ctx = TaskContext::detached(0);
-        let output = (registration.invoke)(b"21", &ctx).unwrap();
-        assert_eq!(output, b"42");
+        let output = (registration.invoke)(&codec::encode(&21).unwrap(), &ctx).unwrap();
+        assert_eq!(codec::decode::<i32>(&output).unwrap(), 42);
         assert!(registered_names().contains(&"function-tests::double"));
     }
 
     #[test]
     fn undecodable_input_names_the_function() {
         let ctx = TaskContext::detached(0);
-        let err = DOUBLE.call_serialized(b"\"x\"", &ctx).unwrap_err();
+        let err = DOUBLE
+            .call_serialized(&codec::encode("x").unwrap(), &ctx)
+            .unwrap_err();
         assert!(err.to_string().contains("function-tests::double"), "{err}");
     }
 

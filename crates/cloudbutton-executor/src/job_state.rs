@@ -18,8 +18,9 @@ use serde::Serialize;
 
 use cloudbutton_cluster::wire::TaskReport;
 
-use crate::backend::{Backend, Codec};
+use crate::backend::Backend;
 use crate::cluster::{RemoteJob, RemoteSlot};
+use crate::codec::Codec;
 use crate::context::TaskContext;
 use crate::error::{FailureKind, InputDescription, TaskError};
 use crate::function::Function;
@@ -43,7 +44,12 @@ struct Slot<I, O> {
 
 struct SlotInner<I, O> {
     input: Option<I>,
+    /// The input already serialized, for a reducer of a cluster job whose
+    /// map outputs were never decoded here.
+    encoded_input: Option<Vec<u8>>,
     output: Option<O>,
+    /// The output as a worker committed it, decoded when it is taken.
+    encoded_output: Option<Vec<u8>>,
     error: Option<TaskError>,
     stats: TaskStats,
     /// Set when the running attempt overran its timeout.
@@ -111,7 +117,9 @@ where
                     state: AtomicU8::new(state.to_u8()),
                     inner: Mutex::new(SlotInner {
                         input,
+                        encoded_input: None,
                         output: None,
+                        encoded_output: None,
                         error: None,
                         stats,
                         overrun: Arc::new(AtomicBool::new(false)),
@@ -173,8 +181,14 @@ where
         for index in indices {
             let slot = &self.slots[index];
             let mut inner = slot.inner.lock().unwrap();
-            let input = inner.input.take().expect("a pending task has its input");
-            match (self.codec.encode)(&input) {
+            let encoded = match inner.encoded_input.take() {
+                Some(bytes) => Ok(bytes),
+                None => {
+                    let input = inner.input.take().expect("a pending task has its input");
+                    (self.codec.encode)(&input)
+                }
+            };
+            match encoded {
                 Ok(bytes) => tasks.push((index, bytes)),
                 Err(error) => {
                     let kind = FailureKind::Error(format!("cannot serialize the input: {error}"));
@@ -199,12 +213,22 @@ where
 
     /// Gives a waiting task its input and queues it.
     pub(crate) fn release(self: &Arc<Self>, index: usize, input: I) {
+        self.release_with(index, |inner| inner.input = Some(input));
+    }
+
+    /// Gives a waiting task of a cluster job its input, serialized as the
+    /// codec would, and queues it.
+    pub(crate) fn release_encoded(self: &Arc<Self>, index: usize, input: Vec<u8>) {
+        self.release_with(index, |inner| inner.encoded_input = Some(input));
+    }
+
+    fn release_with(self: &Arc<Self>, index: usize, give: impl FnOnce(&mut SlotInner<I, O>)) {
         let slot = &self.slots[index];
         let mut inner = slot.inner.lock().unwrap();
         if slot.state() != TaskState::Waiting {
             return;
         }
-        inner.input = Some(input);
+        give(&mut inner);
         inner.stats.submitted = Some(SystemTime::now());
         slot.set_state(TaskState::Pending);
         drop(inner);
@@ -233,10 +257,39 @@ where
         let slot = &self.slots[index];
         let mut inner = slot.inner.lock().unwrap();
         match slot.state() {
-            TaskState::Done => inner.output.take().map(Ok),
+            TaskState::Done => {
+                if let Some(output) = inner.output.take() {
+                    return Some(Ok(output));
+                }
+                let bytes = inner.encoded_output.take()?;
+                let attempts = inner.stats.attempts;
+                Some((self.codec.decode)(&bytes).map_err(|error| {
+                    let kind =
+                        FailureKind::Error(format!("cannot deserialize the output: {error}"));
+                    self.task_error(index, kind, attempts)
+                }))
+            }
             TaskState::Failed | TaskState::Cancelled => inner.error.clone().map(Err),
             _ => None,
         }
+    }
+
+    /// Takes the output of a finished cluster task out of its slot as the
+    /// worker serialized it, or its error; `None` if there is neither (a
+    /// local task, or a result taken already).
+    pub(crate) fn take_encoded(&self, index: usize) -> Option<Result<Vec<u8>, TaskError>> {
+        let slot = &self.slots[index];
+        let mut inner = slot.inner.lock().unwrap();
+        match slot.state() {
+            TaskState::Done => inner.encoded_output.take().map(Ok),
+            TaskState::Failed | TaskState::Cancelled => inner.error.clone().map(Err),
+            _ => None,
+        }
+    }
+
+    /// Whether the job's tasks run in the cluster.
+    pub(crate) fn is_remote(&self) -> bool {
+        matches!(self.backend, Backend::Cluster(_))
     }
 
     fn task_error(&self, index: usize, kind: FailureKind, attempts: u32) -> TaskError {
@@ -596,15 +649,12 @@ where
         stats.worker = Some(worker);
         let retries = report.attempts.saturating_sub(1) as usize;
         self.retried.fetch_add(retries, Ordering::Relaxed);
-        let decoded = output.and_then(|bytes| {
-            inner.stats.result_size = bytes.len() as u64;
-            (self.codec.decode)(&bytes).map_err(|error| {
-                FailureKind::Error(format!("cannot deserialize the output: {error}"))
-            })
-        });
-        match decoded {
-            Ok(output) => {
-                inner.output = Some(output);
+        // The output is decoded only when it is taken: the outputs of map
+        // tasks go to their reducer as they are.
+        match output {
+            Ok(bytes) => {
+                inner.stats.result_size = bytes.len() as u64;
+                inner.encoded_output = Some(bytes);
                 slot.set_state(TaskState::Done);
             }
             Err(kind) => {

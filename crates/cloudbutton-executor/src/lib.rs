@@ -10,6 +10,7 @@
 mod backend;
 mod chunk;
 mod cluster;
+pub mod codec;
 pub mod config;
 mod context;
 mod error;

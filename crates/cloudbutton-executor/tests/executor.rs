@@ -185,8 +185,12 @@ fn retries_run_failed_tasks_again_with_backoff() {
 #[test]
 fn a_function_can_be_found_by_name_and_run_on_serialized_input() {
     let registration = cloudbutton_executor::lookup("tests::square").unwrap();
-    let output = (registration.invoke)(b"12", &TaskContext::detached(0)).unwrap();
-    assert_eq!(output, b"144");
+    let input = cloudbutton_executor::codec::encode(&12u64).unwrap();
+    let output = (registration.invoke)(&input, &TaskContext::detached(0)).unwrap();
+    assert_eq!(
+        cloudbutton_executor::codec::decode::<u64>(&output).unwrap(),
+        144
+    );
 }
 
 #[test]

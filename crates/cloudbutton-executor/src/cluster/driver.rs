@@ -2,14 +2,16 @@
 //! they become ready, and a collector thread per job turns committed
 //! results into finished tasks.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use cloudbutton_cluster::wire::{self, Failure, JobSpec, Outcome, ProgramRef, TaskReport};
+use cloudbutton_cluster::wire::{
+    self, Failure, JobSpec, Outcome, ProgramRef, TaskInput, TaskReport,
+};
 use cloudbutton_cluster::{
-    JobId, QueueConfig, QueueError, SharedStore, TaskMessage, TaskQueue, TaskResult, program,
-    redact_url, results_prefix,
+    JobId, QueueConfig, QueueError, SharedStore, TaskMessage, TaskQueue, TaskResult, input_key,
+    inputs_prefix, program, redact_url, results_prefix,
 };
 
 use crate::config::Config;
@@ -56,6 +58,8 @@ pub(crate) struct RemoteSlot {
     id: Mutex<Option<JobId>>,
     /// Tasks that Redis accepted, to tell when Redis lost some.
     submitted: Arc<AtomicU64>,
+    /// Whether some input went through the shared storage.
+    stored_inputs: Arc<AtomicBool>,
 }
 
 /// The drivers' connection to the cluster: one per executor.
@@ -143,43 +147,74 @@ impl ClusterBackend {
     /// call for a job describes it to the workers and starts its collector.
     pub(crate) fn submit(&self, job: &Arc<dyn RemoteJob>, tasks: Vec<(usize, Vec<u8>)>) {
         let count = tasks.len() as u64;
-        let messages: Vec<TaskMessage> = tasks
-            .into_iter()
-            .map(|(index, input)| TaskMessage {
-                index: index as u32,
-                function: job.function_name().to_owned(),
-                input,
-            })
-            .collect();
-        let mut queue = self.submitter.lock().unwrap();
         let mut slot = job.remote().id.lock().unwrap();
+        let (id, first) = match &*slot {
+            Some(id) => (id.clone(), false),
+            None => (JobId::generate(), true),
+        };
+        let messages = match self.messages(job, &id, tasks) {
+            Ok(messages) => messages,
+            Err(message) => {
+                drop(slot);
+                return job.abandon(FailureKind::Worker(message));
+            }
+        };
+
+        let mut queue = self.submitter.lock().unwrap();
+        let spec = wire::encode(&self.spec(job.policy()));
         let result = self.with_retry(&mut queue, |queue| {
-            let id = match &*slot {
-                Some(id) => id.clone(),
-                None => {
-                    let id = JobId::generate();
-                    queue.describe(&id, &wire::encode(&self.spec(job.policy())))?;
-                    id
-                }
-            };
-            queue.submit(&id, messages.iter().cloned())?;
-            Ok(id)
+            if first {
+                queue.describe(&id, &spec)?;
+            }
+            queue.submit(&id, messages.iter().cloned())
         });
+        drop(queue);
         match result {
-            Ok(id) => {
+            Ok(_) => {
                 job.remote().submitted.fetch_add(count, Ordering::AcqRel);
-                if slot.is_none() {
+                if first {
                     tracing::debug!(job = %id, function = job.function_name(), "job submitted to the cluster");
                     *slot = Some(id.clone());
-                    self.collect(Arc::downgrade(job), id, job.remote().submitted.clone());
+                    self.collect(Arc::downgrade(job), id, job.remote());
                 }
             }
             Err(error) => {
                 drop(slot);
-                drop(queue);
                 job.abandon(FailureKind::Worker(format!("cannot queue it: {error}")));
             }
         }
+    }
+
+    /// The queue's messages for these tasks. An input over the inline
+    /// limit goes to the shared storage, if there is one, and its message
+    /// carries the key: Redis holds only small values.
+    fn messages(
+        &self,
+        job: &Arc<dyn RemoteJob>,
+        id: &JobId,
+        tasks: Vec<(usize, Vec<u8>)>,
+    ) -> Result<Vec<TaskMessage>, String> {
+        let mut messages = Vec::with_capacity(tasks.len());
+        for (index, input) in tasks {
+            let index = index as u32;
+            let input = match &self.shared {
+                Some(shared) if input.len() as u64 > self.inline_limit => {
+                    let key = input_key(id.as_str(), index);
+                    shared.put(&key, input).map_err(|error| {
+                        format!("cannot store its input at {}: {error}", shared.url(&key))
+                    })?;
+                    job.remote().stored_inputs.store(true, Ordering::Relaxed);
+                    TaskInput::Stored { key }
+                }
+                _ => TaskInput::Inline(input),
+            };
+            messages.push(TaskMessage {
+                index,
+                function: job.function_name().to_owned(),
+                input: wire::encode(&input),
+            });
+        }
+        Ok(messages)
     }
 
     /// Cancels the job in Redis, so that workers drop its tasks.
@@ -221,11 +256,12 @@ impl ClusterBackend {
     }
 
     /// Starts the thread that gathers the results of job `id`.
-    fn collect(&self, job: Weak<dyn RemoteJob>, id: JobId, submitted: Arc<AtomicU64>) {
+    fn collect(&self, job: Weak<dyn RemoteJob>, id: JobId, remote: &RemoteSlot) {
         let collector = Collector {
             job,
             id,
-            submitted,
+            submitted: remote.submitted.clone(),
+            stored_inputs: remote.stored_inputs.clone(),
             url: self.url.clone(),
             queue_config: self.queue_config.clone(),
             shared: self.shared.clone(),
@@ -244,6 +280,8 @@ struct Collector {
     job: Weak<dyn RemoteJob>,
     id: JobId,
     submitted: Arc<AtomicU64>,
+    /// Whether some input went through the shared storage.
+    stored_inputs: Arc<AtomicBool>,
     url: String,
     queue_config: QueueConfig,
     shared: Option<SharedStore>,
@@ -347,11 +385,20 @@ impl Collector {
                 }
             }
         }
-        if self.stored
-            && let Some(shared) = &self.shared
-            && let Err(error) = shared.delete_prefix(&results_prefix(self.id.as_str()))
-        {
-            tracing::warn!(job = %self.id, "could not delete the job's stored results: {error}");
+        // Once every task is done (or the job dropped), what the job left
+        // in the shared storage is of no use.
+        let Some(shared) = &self.shared else { return };
+        let mut left = Vec::new();
+        if self.stored {
+            left.push(results_prefix(self.id.as_str()));
+        }
+        if self.stored_inputs.load(Ordering::Relaxed) {
+            left.push(inputs_prefix(self.id.as_str()));
+        }
+        for prefix in left {
+            if let Err(error) = shared.delete_prefix(&prefix) {
+                tracing::warn!(job = %self.id, "could not delete {}: {error}", shared.url(&prefix));
+            }
         }
     }
 

@@ -127,7 +127,10 @@ pub(crate) fn now_ms() -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use serde::Serialize;
+
     use super::*;
+    use crate::codec;
     use crate::function::Function;
 
     fn flaky(attempts_to_fail: u32, ctx: &TaskContext) -> FnResult<u32> {
@@ -152,14 +155,19 @@ mod tests {
     static BOOM: Function<(), ()> = Function::new("execute-tests::boom", boom);
     crate::register!(BOOM);
 
-    fn task(function: &str, input: &str, retries: u32, timeout_ms: Option<u64>) -> RunTask {
+    fn task(
+        function: &str,
+        input: impl Serialize,
+        retries: u32,
+        timeout_ms: Option<u64>,
+    ) -> RunTask {
         RunTask {
             id: 1,
             index: 4,
             delivery: 1,
             worker: "w1".into(),
             function: function.into(),
-            input: input.as_bytes().to_vec(),
+            input: codec::encode(&input).unwrap(),
             timeout_ms,
             retries,
             backoff_ms: 1,
@@ -172,11 +180,11 @@ mod tests {
 
     #[test]
     fn retries_until_an_attempt_succeeds() {
-        let report = run(&task("execute-tests::flaky", "2", 2, None));
-        assert_eq!(report.outcome, Outcome::Inline(b"3".to_vec()));
+        let report = run(&task("execute-tests::flaky", 2, 2, None));
+        assert_eq!(report.outcome, Outcome::Inline(codec::encode(&3).unwrap()));
         assert_eq!(report.attempts, 3);
 
-        let report = run(&task("execute-tests::flaky", "2", 1, None));
+        let report = run(&task("execute-tests::flaky", 2, 1, None));
         assert_eq!(
             report.outcome,
             Outcome::Failed(Failure::Error("attempt 2 fails".into()))
@@ -186,18 +194,18 @@ mod tests {
 
     #[test]
     fn panics_timeouts_and_unknown_functions_are_reported() {
-        let report = run(&task("execute-tests::boom", "null", 0, None));
+        let report = run(&task("execute-tests::boom", (), 0, None));
         assert_eq!(
             report.outcome,
             Outcome::Failed(Failure::Panic("boom".into()))
         );
 
-        let report = run(&task("execute-tests::sleepy", "2000", 0, Some(20)));
+        let report = run(&task("execute-tests::sleepy", 2000, 0, Some(20)));
         assert_eq!(report.outcome, Outcome::Failed(Failure::Timeout(20)));
-        let report = run(&task("execute-tests::sleepy", "1", 0, Some(5000)));
-        assert_eq!(report.outcome, Outcome::Inline(b"1".to_vec()));
+        let report = run(&task("execute-tests::sleepy", 1, 0, Some(5000)));
+        assert_eq!(report.outcome, Outcome::Inline(codec::encode(&1).unwrap()));
 
-        let report = run(&task("execute-tests::missing", "1", 3, None));
+        let report = run(&task("execute-tests::missing", 1, 3, None));
         let Outcome::Failed(Failure::Worker(message)) = report.outcome else {
             panic!("{report:?}")
         };

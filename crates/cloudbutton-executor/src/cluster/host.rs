@@ -128,14 +128,14 @@ impl ProgramHosts {
             .as_fd()
             .try_clone_to_owned()
             .map_err(cannot)?;
-        let mut child = Command::new(&path)
+        let mut command = Command::new(&path);
+        command
             .args(&program.args)
             .env(TASK_SERVER_VAR, &socket)
             .env_remove(WORKER_VAR)
             .stdin(Stdio::null())
-            .stdout(Stdio::from(output))
-            .spawn()
-            .map_err(cannot)?;
+            .stdout(Stdio::from(output));
+        let mut child = spawn_executable(&mut command).map_err(cannot)?;
         tracing::info!(program = %name, pid = child.id(), "program started");
 
         let deadline = Instant::now() + START_TIMEOUT;
@@ -225,6 +225,27 @@ impl Host {
                 );
             }
             std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+/// Starts `command`, waiting out the moments when its executable is still
+/// open for writing somewhere (`ETXTBSY`): just after it was downloaded, a
+/// child forked meanwhile by another thread may hold the download's file
+/// until it execs its own program.
+fn spawn_executable(command: &mut Command) -> std::io::Result<Child> {
+    const TEXT_FILE_BUSY: i32 = 26;
+    let mut pause = Duration::from_millis(5);
+    loop {
+        match command.spawn() {
+            Err(error)
+                if error.raw_os_error() == Some(TEXT_FILE_BUSY)
+                    && pause < Duration::from_secs(1) =>
+            {
+                std::thread::sleep(pause);
+                pause *= 2;
+            }
+            other => return other,
         }
     }
 }

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use cloudbutton_cluster::program::{ProgramCache, current_program};
-use cloudbutton_cluster::wire::{self, Failure, JobSpec, Outcome, RunTask, TaskReport};
+use cloudbutton_cluster::wire::{self, Failure, JobSpec, Outcome, RunTask, TaskInput, TaskReport};
 use cloudbutton_cluster::{
     Commit, Delivery, QueueConfig, QueueError, Renewal, SharedStore, TaskQueue, redact_url,
     result_key,
@@ -231,7 +231,7 @@ impl Worker {
             ..QueueConfig::default()
         };
         // Fail now, with a clear error, if Redis is out of reach.
-        TaskQueue::connect_with(&options.redis_url, queue_config.clone())?;
+        let mut queue = TaskQueue::connect_with(&options.redis_url, queue_config.clone())?;
 
         let storage_error = |url: &str, source: StorageError| WorkerError::Storage {
             worker: options.name.clone(),
@@ -271,6 +271,8 @@ impl Worker {
                 })?)
             }
         };
+        // Counted among the live workers from the start.
+        queue.heartbeat(&options.name, options.concurrency, options.lease)?;
         Ok(Worker {
             own_program: current_program().ok().map(|(_, hash)| hash.clone()),
             storage: Arc::new(options.storage_options.clone()),
@@ -411,6 +413,10 @@ impl Worker {
                 self.options.functions.join(", ")
             ));
         }
+        let input = match self.input(&input) {
+            Ok(input) => input,
+            Err(message) => return failed(message),
+        };
         let task = RunTask {
             id: 0,
             index: delivery.index,
@@ -441,6 +447,28 @@ impl Worker {
         };
         report.outcome = self.place_output(delivery, &spec, report.outcome);
         report
+    }
+
+    /// The serialized input of a task, read from the shared storage if the
+    /// driver left it there.
+    fn input(&self, message: &[u8]) -> Result<Vec<u8>, String> {
+        let name = &self.options.name;
+        match wire::decode::<TaskInput>(message, "task input") {
+            Ok(TaskInput::Inline(input)) => Ok(input),
+            Ok(TaskInput::Stored { key }) => match &self.shared {
+                Some(shared) => shared.get(&key).map_err(|error| {
+                    format!(
+                        "worker {name} cannot read the input at {}: {error}",
+                        shared.url(&key)
+                    )
+                }),
+                None => Err(format!(
+                    "its input is in the driver's shared storage, and worker {name} has none \
+                     (start it with --storage)"
+                )),
+            },
+            Err(error) => Err(format!("worker {name} cannot read the task: {error}")),
+        }
     }
 
     /// Moves an output larger than the job's inline limit to the shared
