@@ -215,9 +215,13 @@ fn pi_driver(cluster: &Cluster, tasks: u64, samples: u64, env: &[(&str, &str)]) 
     Logged::spawn(command, "the pi driver")
 }
 
-#[test]
-fn a_job_survives_a_restart_of_redis_with_persistence() {
-    let mut server = RedisServer::start(true);
+/// The pi example as a driver of two workers of Redis `server`, which is
+/// restarted once the first task was taken.
+fn restart_redis_during_a_job(
+    server: &mut RedisServer,
+    tasks: u64,
+    samples: u64,
+) -> (Cluster, Logged) {
     let mut cluster = Cluster::new(&server.url());
     for _ in 0..2 {
         cluster.start_worker(&[
@@ -229,10 +233,17 @@ fn a_job_survives_a_restart_of_redis_with_persistence() {
             "2s",
         ]);
     }
-    let (tasks, samples) = (16, 3_000_000);
-    let mut driver = pi_driver(&cluster, tasks, samples, &[]);
+    let driver = pi_driver(&cluster, tasks, samples, &[]);
     cluster.workers[0].wait_for("task taken", Duration::from_secs(60));
-    server.restart(Duration::from_millis(500));
+    server.restart(Duration::from_millis(300));
+    (cluster, driver)
+}
+
+#[test]
+fn a_job_survives_a_restart_of_redis_with_persistence() {
+    let mut server = RedisServer::start(true);
+    let (tasks, samples) = (16, 3_000_000);
+    let (cluster, mut driver) = restart_redis_during_a_job(&mut server, tasks, samples);
 
     let status = driver.wait(Duration::from_secs(180));
     let log = driver.log();
@@ -253,20 +264,7 @@ fn a_job_survives_a_restart_of_redis_with_persistence() {
 #[test]
 fn a_restart_of_redis_without_persistence_fails_the_job_clearly() {
     let mut server = RedisServer::start(false);
-    let mut cluster = Cluster::new(&server.url());
-    for _ in 0..2 {
-        cluster.start_worker(&[
-            "--allow-program",
-            "any",
-            "--concurrency",
-            "1",
-            "--lease",
-            "2s",
-        ]);
-    }
-    let mut driver = pi_driver(&cluster, 16, 3_000_000, &[]);
-    cluster.workers[0].wait_for("task taken", Duration::from_secs(60));
-    server.restart(Duration::from_millis(200));
+    let (_cluster, mut driver) = restart_redis_during_a_job(&mut server, 16, 3_000_000);
 
     // Never a wrong estimate: a clear failure that names the loss.
     let status = driver.wait(Duration::from_secs(180));

@@ -40,7 +40,7 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use redis::streams::{StreamAutoClaimReply, StreamId, StreamReadReply};
-use redis::{Connection, ErrorKind, RedisError};
+use redis::{Connection, ErrorKind, RedisError, Script, ScriptInvocation};
 use tracing::{debug, warn};
 
 use crate::error::{QueueError, redact_url};
@@ -453,32 +453,21 @@ impl TaskQueue {
         if Instant::now() >= self.next_reclaim {
             return Ok((self.complete(delivery, outcome)?, None));
         }
-        let keys = self.keys.job(&delivery.job);
-        let (ok, payload) = match outcome {
-            Ok(output) => ("1", output),
-            Err(message) => ("0", message.as_bytes()),
-        };
-        let (first, next): (i64, Option<OpenedTask>) = self
-            .scripts
-            .complete_and_take
-            .key(self.keys.tasks())
-            .key(keys.all().as_slice())
-            .arg(GROUP)
-            .arg(&delivery.entry)
-            .arg(delivery.index)
-            .arg(delivery.attempt)
-            .arg(&delivery.consumer)
-            .arg(ok)
-            .arg(payload)
-            .arg(self.ttl_ms)
-            .arg(self.keys.job_prefix())
-            .invoke(&mut self.con)
-            .map_err(|source| {
-                self.error(
-                    format!("commit task {} of job {}", delivery.index, delivery.job),
-                    source,
-                )
-            })?;
+        let (first, next): (i64, Option<OpenedTask>) = commit_call(
+            &self.scripts.complete_and_take,
+            &self.keys,
+            self.ttl_ms,
+            delivery,
+            outcome,
+        )
+        .arg(self.keys.job_prefix())
+        .invoke(&mut self.con)
+        .map_err(|source| {
+            self.error(
+                format!("commit task {} of job {}", delivery.index, delivery.job),
+                source,
+            )
+        })?;
         let commit = commit_of(first);
         debug!(job = %delivery.job, index = delivery.index, attempt = delivery.attempt, ?commit, "task completed");
         let next = next
@@ -564,31 +553,20 @@ impl TaskQueue {
         delivery: &Delivery,
         outcome: Result<&[u8], &str>,
     ) -> Result<Commit, QueueError> {
-        let keys = self.keys.job(&delivery.job);
-        let (ok, payload) = match outcome {
-            Ok(output) => ("1", output),
-            Err(message) => ("0", message.as_bytes()),
-        };
-        let first: i64 = self
-            .scripts
-            .complete
-            .key(self.keys.tasks())
-            .key(keys.all().as_slice())
-            .arg(GROUP)
-            .arg(&delivery.entry)
-            .arg(delivery.index)
-            .arg(delivery.attempt)
-            .arg(&delivery.consumer)
-            .arg(ok)
-            .arg(payload)
-            .arg(self.ttl_ms)
-            .invoke(&mut self.con)
-            .map_err(|source| {
-                self.error(
-                    format!("commit task {} of job {}", delivery.index, delivery.job),
-                    source,
-                )
-            })?;
+        let first: i64 = commit_call(
+            &self.scripts.complete,
+            &self.keys,
+            self.ttl_ms,
+            delivery,
+            outcome,
+        )
+        .invoke(&mut self.con)
+        .map_err(|source| {
+            self.error(
+                format!("commit task {} of job {}", delivery.index, delivery.job),
+                source,
+            )
+        })?;
         let commit = commit_of(first);
         debug!(
             job = %delivery.job,
@@ -808,6 +786,33 @@ impl TaskQueue {
 /// A task as the scripts return it: entry id, job, index, function,
 /// attempt, input, spec.
 type OpenedTask = (String, String, u32, String, u32, Vec<u8>, Vec<u8>);
+
+/// A call of a commit script (`COMPLETE` or `COMPLETE_AND_TAKE`) with the
+/// keys and arguments they share.
+fn commit_call<'a>(
+    script: &'a Script,
+    keys: &Keys,
+    ttl_ms: u64,
+    delivery: &Delivery,
+    outcome: Result<&[u8], &str>,
+) -> ScriptInvocation<'a> {
+    let (ok, payload) = match outcome {
+        Ok(output) => ("1", output),
+        Err(message) => ("0", message.as_bytes()),
+    };
+    let mut call = script.prepare_invoke();
+    call.key(keys.tasks())
+        .key(keys.job(&delivery.job).all().as_slice())
+        .arg(GROUP)
+        .arg(&delivery.entry)
+        .arg(delivery.index)
+        .arg(delivery.attempt)
+        .arg(&delivery.consumer)
+        .arg(ok)
+        .arg(payload)
+        .arg(ttl_ms);
+    call
+}
 
 /// What the commit scripts' answer means.
 fn commit_of(first: i64) -> Commit {

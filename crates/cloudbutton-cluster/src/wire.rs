@@ -65,6 +65,27 @@ pub struct TaskReport {
     pub outcome: Outcome,
 }
 
+impl TaskReport {
+    /// The report of a task that failed before it ran, now.
+    pub fn failed(failure: Failure) -> TaskReport {
+        let now = now_ms();
+        TaskReport {
+            started_ms: now,
+            ended_ms: now,
+            bytes_read: 0,
+            attempts: 1,
+            outcome: Outcome::Failed(failure),
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch, the clock of [`TaskReport`]s.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis() as u64)
+}
+
 /// The result of a task.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Outcome {

@@ -406,12 +406,12 @@ impl Collector {
     fn apply(&mut self, job: &dyn RemoteJob, result: TaskResult) {
         let report = match &result.outcome {
             Ok(bytes) => wire::decode::<TaskReport>(bytes, "task report").unwrap_or_else(|error| {
-                failed_report(Failure::Worker(format!(
+                TaskReport::failed(Failure::Worker(format!(
                     "worker {} sent a report that cannot be read: {error}",
                     result.worker
                 )))
             }),
-            Err(message) => failed_report(Failure::Worker(message.clone())),
+            Err(message) => TaskReport::failed(Failure::Worker(message.clone())),
         };
         let output = match &report.outcome {
             Outcome::Inline(bytes) => Ok(bytes.clone()),
@@ -434,17 +434,6 @@ impl Collector {
             Outcome::Failed(failure) => Err(failure_kind(failure)),
         };
         job.complete(result.index as usize, result.worker, &report, output);
-    }
-}
-
-fn failed_report(failure: Failure) -> TaskReport {
-    let now = super::execute::now_ms();
-    TaskReport {
-        started_ms: now,
-        ended_ms: now,
-        bytes_read: 0,
-        attempts: 1,
-        outcome: Outcome::Failed(failure),
     }
 }
 

@@ -6,9 +6,9 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use cloudbutton_cluster::wire::{Failure, Outcome, RunTask, TaskReport};
+use cloudbutton_cluster::wire::{Failure, Outcome, RunTask, TaskReport, now_ms};
 use cloudbutton_storage::StorageOptions;
 
 use crate::context::TaskContext;
@@ -23,7 +23,6 @@ pub(crate) fn execute(
     storage: &Arc<StorageOptions>,
 ) -> TaskReport {
     let Some(registration) = lookup(&task.function) else {
-        let now = now_ms();
         let program = std::env::current_exe()
             .ok()
             .and_then(|path| {
@@ -31,16 +30,10 @@ pub(crate) fn execute(
                     .map(|name| name.to_string_lossy().into_owned())
             })
             .unwrap_or_else(|| "this program".to_owned());
-        return TaskReport {
-            started_ms: now,
-            ended_ms: now,
-            bytes_read: 0,
-            attempts: 1,
-            outcome: Outcome::Failed(Failure::Worker(format!(
-                "function `{}` is not registered in {program} on worker {}",
-                task.function, task.worker
-            ))),
-        };
+        return TaskReport::failed(Failure::Worker(format!(
+            "function `{}` is not registered in {program} on worker {}",
+            task.function, task.worker
+        )));
     };
     let timeout = task.timeout_ms.map(Duration::from_millis);
     let mut attempt = 1;
@@ -116,13 +109,6 @@ fn outcome(result: std::thread::Result<FnResult<Vec<u8>>>) -> Outcome {
         Ok(Err(error)) => Outcome::Failed(Failure::Error(error_chain(&*error))),
         Err(payload) => Outcome::Failed(Failure::Panic(panic_message(&*payload))),
     }
-}
-
-/// Milliseconds since the Unix epoch.
-pub(crate) fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |since| since.as_millis() as u64)
 }
 
 #[cfg(test)]

@@ -15,11 +15,9 @@ use std::time::{Duration, Instant};
 
 use cloudbutton_cluster::program::ProgramCache;
 use cloudbutton_cluster::wire::{
-    Failure, FromProgram, Outcome, ProgramRef, RunTask, TaskReport, ToProgram, read_frame,
-    write_frame,
+    Failure, FromProgram, ProgramRef, RunTask, TaskReport, ToProgram, read_frame, write_frame,
 };
 
-use super::execute::now_ms;
 use super::role::{TASK_SERVER_VAR, WORKER_VAR};
 
 /// How long a started program may take to reach its task server.
@@ -71,7 +69,7 @@ impl ProgramHosts {
     ) -> TaskReport {
         let host = match self.host(program) {
             Ok(host) => host,
-            Err(message) => return failed(message),
+            Err(message) => return failed_to_run(message),
         };
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         task.id = id;
@@ -79,7 +77,7 @@ impl ProgramHosts {
         host.waiting.lock().unwrap().insert(id, sender);
         if write_frame(&mut *host.writer.lock().unwrap(), &ToProgram::Run(task)).is_err() {
             host.waiting.lock().unwrap().remove(&id);
-            return failed(host.died());
+            return failed_to_run(host.died());
         }
         let mut cancel_sent = false;
         loop {
@@ -92,7 +90,7 @@ impl ProgramHosts {
                             write_frame(&mut *host.writer.lock().unwrap(), &ToProgram::Cancel(id));
                     }
                 }
-                Err(RecvTimeoutError::Disconnected) => return failed(host.died()),
+                Err(RecvTimeoutError::Disconnected) => return failed_to_run(host.died()),
             }
         }
     }
@@ -250,13 +248,6 @@ fn spawn_executable(command: &mut Command) -> std::io::Result<Child> {
     }
 }
 
-fn failed(message: String) -> TaskReport {
-    let now = now_ms();
-    TaskReport {
-        started_ms: now,
-        ended_ms: now,
-        bytes_read: 0,
-        attempts: 1,
-        outcome: Outcome::Failed(Failure::Worker(message)),
-    }
+fn failed_to_run(message: String) -> TaskReport {
+    TaskReport::failed(Failure::Worker(message))
 }

@@ -22,7 +22,7 @@ use cloudbutton_cluster::{
 use cloudbutton_storage::{StorageError, StorageOptions};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
-use super::execute::{execute, now_ms};
+use super::execute::execute;
 use super::host::ProgramHosts;
 use crate::config::Config;
 
@@ -551,12 +551,5 @@ impl Worker {
 }
 
 fn failed(message: String) -> TaskReport {
-    let now = now_ms();
-    TaskReport {
-        started_ms: now,
-        ended_ms: now,
-        bytes_read: 0,
-        attempts: 1,
-        outcome: Outcome::Failed(Failure::Worker(message)),
-    }
+    TaskReport::failed(Failure::Worker(message))
 }
