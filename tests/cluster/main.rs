@@ -240,6 +240,22 @@ fn restart_redis_during_a_job(
 }
 
 #[test]
+fn drivers_running_at_once_share_the_workers() {
+    let mut cluster = Cluster::new(&redis_url());
+    for _ in 0..2 {
+        cluster.start_worker(&["--allow-program", "any", "--concurrency", "2"]);
+    }
+    let runs: Vec<(u64, Logged)> = (1..=3)
+        .map(|n| (n, pi_driver(&cluster, 6 * n, 200_000, &[])))
+        .collect();
+    for (n, mut driver) in runs {
+        let status = driver.wait(Duration::from_secs(120));
+        assert!(status.success(), "driver {n} failed:\n{}", driver.log());
+        assert_eq!(driver.stdout(), pi_line(6 * n, 200_000), "driver {n}");
+    }
+}
+
+#[test]
 fn a_job_survives_a_restart_of_redis_with_persistence() {
     let mut server = RedisServer::start(true);
     let (tasks, samples) = (16, 3_000_000);
