@@ -116,6 +116,15 @@ impl Logged {
         }
     }
 
+    /// Sends it SIGTERM, as Kubernetes does to a pod it scales away.
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "cannot signal {}", self.what);
+    }
+
     /// Kills it with SIGKILL, as a crash or the OOM killer would.
     pub fn kill(&mut self) {
         let _ = self.child.kill();

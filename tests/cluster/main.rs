@@ -240,6 +240,40 @@ fn restart_redis_during_a_job(
 }
 
 #[test]
+fn a_worker_told_to_stop_finishes_its_task_and_leaves() {
+    let mut cluster = Cluster::new(&redis_url());
+    cluster.start_worker(&["--allow-program", "any", "--concurrency", "1"]);
+    let (tasks, samples) = (6, 4_000_000);
+    let mut driver = pi_driver(&cluster, tasks, samples, &[]);
+    cluster.workers[0].wait_for("task taken", Duration::from_secs(60));
+    cluster.workers[0].terminate();
+
+    // It commits the task it was running, takes no other, and exits.
+    let status = cluster.workers[0].wait(Duration::from_secs(60));
+    let log = cluster.workers[0].log();
+    assert!(status.success(), "{status}:\n{log}");
+    assert!(
+        log.contains("stopping: finishing 1 running task(s)"),
+        "{log}"
+    );
+    assert!(log.contains("worker stopped"), "{log}");
+    let live = run(Command::new("redis-cli").args([
+        "-u",
+        &cluster.redis,
+        "hexists",
+        &format!("{}:workers", cluster.namespace),
+        "w1",
+    ]));
+    assert_eq!(text(&live.stdout).trim(), "0", "w1 is still listed as live");
+
+    // Another worker does the rest, with nothing lost or counted twice.
+    cluster.start_worker(&["--allow-program", "any", "--concurrency", "2"]);
+    let status = driver.wait(Duration::from_secs(120));
+    assert!(status.success(), "{}", driver.log());
+    assert_eq!(driver.stdout(), pi_line(tasks, samples));
+}
+
+#[test]
 fn drivers_running_at_once_share_the_workers() {
     let mut cluster = Cluster::new(&redis_url());
     for _ in 0..2 {

@@ -157,11 +157,20 @@ pub enum WorkerError {
     Invalid(String),
 }
 
-/// Runs a worker until the process ends. Returns early only if it cannot
-/// start: Redis unreachable or refusing the credentials, the shared storage
-/// out of reach, or options that contradict each other.
+/// Runs a worker until it is told to stop with SIGTERM or SIGINT: then it
+/// takes no more tasks, finishes and commits those it runs, leaves the live
+/// workers and returns. A second signal ends the process at once. Returns
+/// an error only if it cannot start: Redis unreachable or refusing the
+/// credentials, the shared storage out of reach, or options that
+/// contradict each other.
 pub fn run_worker(options: WorkerOptions) -> Result<(), WorkerError> {
     let worker = Arc::new(Worker::start(options)?);
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        let stopping = worker.stopping.clone();
+        signal_hook::flag::register_conditional_shutdown(signal, 1, stopping.clone())
+            .and_then(|_| signal_hook::flag::register(signal, stopping))
+            .map_err(|error| WorkerError::Invalid(format!("cannot handle signals: {error}")))?;
+    }
     tracing::info!(
         worker = %worker.options.name,
         slots = worker.options.concurrency,
@@ -182,9 +191,25 @@ pub fn run_worker(options: WorkerOptions) -> Result<(), WorkerError> {
                 .spawn(move || worker.take_tasks())
                 .map_err(|error| WorkerError::Invalid(format!("cannot start a thread: {error}")))
         })
-        .collect::<Result<_, _>>()?;
-    for slot in slots {
-        let _ = slot.join();
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let mut said = false;
+    while !slots.iter().all(|slot| slot.is_finished()) {
+        if !said && worker.stopping.load(Ordering::Relaxed) {
+            said = true;
+            let running = worker.in_flight.lock().unwrap().len();
+            tracing::info!(
+                worker = %worker.options.name,
+                "stopping: finishing {running} running task(s); a second signal stops at once"
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    match TaskQueue::connect_with(&worker.options.redis_url, worker.queue_config.clone())
+        .and_then(|mut queue| queue.leave(&worker.options.name))
+    {
+        Ok(()) => tracing::info!(worker = %worker.options.name, "worker stopped"),
+        Err(error) => tracing::warn!(worker = %worker.options.name, "stopped, but {error}"),
     }
     Ok(())
 }
@@ -207,6 +232,8 @@ struct Worker {
     own_program: Option<String>,
     storage: Arc<StorageOptions>,
     in_flight: Mutex<HashMap<(String, u32, u32), Flight>>,
+    /// Set by SIGTERM or SIGINT: take no more tasks.
+    stopping: Arc<AtomicBool>,
 }
 
 impl Worker {
@@ -282,6 +309,7 @@ impl Worker {
             shared,
             hosts,
             in_flight: Mutex::default(),
+            stopping: Arc::default(),
         })
     }
 
@@ -313,7 +341,7 @@ impl Worker {
     /// One slot: take a task, run it, commit it, forever.
     fn take_tasks(&self) {
         let mut queue: Option<TaskQueue> = None;
-        loop {
+        while !self.stopping.load(Ordering::Relaxed) {
             self.connect(&mut queue);
             let connection = queue.as_mut().expect("connected");
             match connection.take(&self.options.name, self.options.lease, TAKE_BLOCK) {
@@ -364,7 +392,14 @@ impl Worker {
         loop {
             self.connect(queue);
             let connection = queue.as_mut().expect("connected");
-            match connection.complete_and_take(&delivery, Ok(&payload)) {
+            let committed = if self.stopping.load(Ordering::Relaxed) {
+                connection
+                    .complete(&delivery, Ok(&payload))
+                    .map(|commit| (commit, None))
+            } else {
+                connection.complete_and_take(&delivery, Ok(&payload))
+            };
+            match committed {
                 Ok((Commit::First, next)) => return next,
                 Ok((Commit::Duplicate, next)) => {
                     tracing::debug!(job = %delivery.job, task = delivery.index, "a duplicate result, discarded");
