@@ -22,6 +22,8 @@ mod job;
 mod job_state;
 mod local;
 mod notify;
+mod payload;
+pub mod permissions;
 mod progress;
 mod summary;
 mod task;
@@ -39,6 +41,7 @@ pub use function::{FnError, FnResult, Function, Registration, lookup, registered
 pub use future::TaskFuture;
 pub use input::{InputSettings, ObjectInput, TaskInputs};
 pub use job::Job;
+pub use payload::Payload;
 pub use progress::ProgressMode;
 pub use summary::JobSummary;
 pub use task::{TaskState, TaskStats};
