@@ -76,7 +76,7 @@ impl Chunk {
     /// it fetches in the task's statistics, and fails with
     /// [`io::ErrorKind::Interrupted`] once the task is cancelled.
     pub fn open(&self, ctx: &TaskContext) -> io::Result<ChunkReader> {
-        let storage = Storage::connect(&self.store_url, ctx.storage_options())
+        let storage = Storage::connect(&self.store_url, ctx.storage())
             .map_err(|error| io::Error::new(error.io_kind(), error))?;
         let boundary = match &self.delimiter {
             Some(bytes) => Boundary::Records(Delimiter::new(bytes).map_err(|error| {

@@ -78,6 +78,21 @@ impl TaskContext {
         self.bytes_read.load(Ordering::Relaxed)
     }
 
+    /// A handle that tells, from any thread and after the call returns,
+    /// whether the task should stop: for runtimes that interrupt code they
+    /// do not control, such as a WebAssembly engine or a child process.
+    pub fn stop_signal(&self) -> StopSignal {
+        StopSignal {
+            cancelled: self.cancelled.clone(),
+            overrun: self.overrun.clone(),
+        }
+    }
+
+    /// Credentials and endpoints for the stores the task reads.
+    pub fn storage(&self) -> &StorageOptions {
+        &self.storage
+    }
+
     pub(crate) fn cancel_flags(&self) -> [Arc<AtomicBool>; 2] {
         [self.cancelled.clone(), self.overrun.clone()]
     }
@@ -85,8 +100,30 @@ impl TaskContext {
     pub(crate) fn read_meter(&self) -> &Arc<AtomicU64> {
         &self.bytes_read
     }
+}
 
-    pub(crate) fn storage_options(&self) -> &StorageOptions {
-        &self.storage
+/// Whether a task was cancelled or ran past its timeout; see
+/// [`TaskContext::stop_signal`].
+#[derive(Clone, Debug)]
+pub struct StopSignal {
+    cancelled: Arc<AtomicBool>,
+    overrun: Arc<AtomicBool>,
+}
+
+impl StopSignal {
+    /// True once the task should stop.
+    pub fn is_set(&self) -> bool {
+        self.cancelled.load(Ordering::Relaxed) || self.overrun.load(Ordering::Relaxed)
+    }
+
+    /// Why the task should stop, if it should.
+    pub fn reason(&self) -> Option<&'static str> {
+        if self.overrun.load(Ordering::Relaxed) {
+            Some("the task ran past its timeout")
+        } else if self.cancelled.load(Ordering::Relaxed) {
+            Some("the job was cancelled")
+        } else {
+            None
+        }
     }
 }

@@ -34,7 +34,7 @@ pub use cluster::{
     ProgramPolicy, WORKER_VAR, WorkerError, WorkerOptions, default_name, run_worker,
 };
 pub use config::Config;
-pub use context::TaskContext;
+pub use context::{StopSignal, TaskContext};
 pub use error::{ExecutorError, FailureKind, InputDescription, JobError, TaskError};
 pub use executor::{FunctionExecutor, ReduceBy};
 pub use function::{FnError, FnResult, Function, Registration, lookup, registered_names};
