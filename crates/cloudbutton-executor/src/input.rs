@@ -1,6 +1,7 @@
 //! What a job iterates over: a list of values, or objects in storage.
 
 use std::collections::HashSet;
+use std::marker::PhantomData;
 
 use cloudbutton_partition::{Boundary, ChunkSpec, Delimiter, plan};
 use cloudbutton_storage::{Location, ObjectInfo, Storage, StorageOptions, block_on};
@@ -16,6 +17,57 @@ pub trait TaskInputs<I> {
         self,
         settings: &InputSettings,
     ) -> Result<Vec<(I, InputDescription)>, ExecutorError>;
+}
+
+/// Inputs whose every item is turned into another by a function, such as
+/// chunks wrapped with the settings of a WebAssembly or command function;
+/// see [`wrap`].
+pub struct Wrapped<S, F, A> {
+    inner: S,
+    wrap: F,
+    item: PhantomData<fn(A)>,
+}
+
+/// Turns each of the inputs `inner` into `wrap(input)`; descriptions (and
+/// so error messages) stay those of the inner inputs.
+///
+/// ```
+/// use cloudbutton_executor::{ObjectInput, TaskInputs, wrap};
+///
+/// let numbered = wrap(vec![10, 20], |value: i32| (value, "tag"));
+/// # let _ = numbered;
+/// let chunks = wrap(ObjectInput::new(["data/"]), |chunk| (chunk, 3));
+/// # let _ = chunks;
+/// ```
+pub fn wrap<S, F, A, B>(inner: S, wrap: F) -> Wrapped<S, F, A>
+where
+    S: TaskInputs<A>,
+    F: FnMut(A) -> B,
+{
+    Wrapped {
+        inner,
+        wrap,
+        item: PhantomData,
+    }
+}
+
+impl<S, F, A, B> TaskInputs<B> for Wrapped<S, F, A>
+where
+    S: TaskInputs<A>,
+    F: FnMut(A) -> B,
+{
+    fn into_tasks(
+        self,
+        settings: &InputSettings,
+    ) -> Result<Vec<(B, InputDescription)>, ExecutorError> {
+        let mut wrap = self.wrap;
+        Ok(self
+            .inner
+            .into_tasks(settings)?
+            .into_iter()
+            .map(|(input, description)| (wrap(input), description))
+            .collect())
+    }
 }
 
 /// What resolving inputs needs from the executor.

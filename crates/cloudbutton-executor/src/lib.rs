@@ -39,7 +39,7 @@ pub use error::{ExecutorError, FailureKind, InputDescription, JobError, TaskErro
 pub use executor::{FunctionExecutor, ReduceBy};
 pub use function::{FnError, FnResult, Function, Registration, lookup, registered_names};
 pub use future::TaskFuture;
-pub use input::{InputSettings, ObjectInput, TaskInputs};
+pub use input::{InputSettings, ObjectInput, TaskInputs, Wrapped, wrap};
 pub use job::Job;
 pub use payload::Payload;
 pub use progress::ProgressMode;

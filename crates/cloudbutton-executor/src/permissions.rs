@@ -9,8 +9,21 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
+use serde::{Deserialize, Serialize};
 
 static PERMISSIONS: OnceLock<Permissions> = OnceLock::new();
+
+/// Set by a worker in the environment of a program it starts, to the
+/// permissions the worker grants, so that the program grants no more.
+pub(crate) const PERMISSIONS_VAR: &str = "CLOUDBUTTON_PERMISSIONS";
+
+/// The permissions as they cross to a program a worker starts.
+#[derive(Serialize, Deserialize)]
+struct Granted {
+    holder: String,
+    commands: Option<Vec<String>>,
+    directories: Option<Vec<PathBuf>>,
+}
 
 /// Which commands and host directories functions may use.
 #[derive(Clone, Debug)]
@@ -99,15 +112,32 @@ impl Permissions {
         }
     }
 
-    /// The command patterns, or `None` for any command: what a worker
-    /// passes on to the programs it starts.
-    pub fn command_patterns(&self) -> Option<&[String]> {
-        self.command_set.as_ref().map(|_| self.commands.as_slice())
+    /// The permissions as the value of [`PERMISSIONS_VAR`].
+    pub(crate) fn to_env(&self) -> String {
+        let granted = Granted {
+            holder: self.holder.clone(),
+            commands: self.command_set.as_ref().map(|_| self.commands.clone()),
+            directories: self.directories.clone(),
+        };
+        serde_json::to_string(&granted).expect("permissions serialize")
     }
 
-    /// The directories, or `None` for any.
-    pub fn directories(&self) -> Option<&[PathBuf]> {
-        self.directories.as_deref()
+    /// Reads what [`to_env`](Self::to_env) wrote.
+    pub(crate) fn from_env(value: &str) -> Result<Self, String> {
+        let granted: Granted = serde_json::from_str(value)
+            .map_err(|error| format!("{PERMISSIONS_VAR} is malformed: {error}"))?;
+        match granted.commands {
+            None if granted.directories.is_none() => Ok(Self {
+                holder: granted.holder,
+                ..Self::unrestricted()
+            }),
+            commands => Self::only(
+                granted.holder,
+                &commands.unwrap_or_default(),
+                granted.directories.unwrap_or_default(),
+            )
+            .map_err(|error| format!("{PERMISSIONS_VAR}: {error}")),
+        }
     }
 }
 
@@ -131,7 +161,6 @@ mod tests {
         let all = Permissions::unrestricted();
         assert!(all.check_command("rm -rf /tmp/x").is_ok());
         assert!(all.check_directory(Path::new("/")).is_ok());
-        assert_eq!(all.command_patterns(), None);
     }
 
     #[test]
@@ -159,6 +188,19 @@ mod tests {
             some.check_directory(&dir.path().join("inner/../.."))
                 .is_err()
         );
+    }
+
+    #[test]
+    fn permissions_cross_to_a_started_program_unchanged() {
+        let some =
+            Permissions::only("worker w3", &["wc *".to_owned()], vec!["/tmp".into()]).unwrap();
+        let copy = Permissions::from_env(&some.to_env()).unwrap();
+        assert!(copy.check_command("wc -l").is_ok());
+        assert!(copy.check_command("cat").unwrap_err().contains("worker w3"));
+        assert!(copy.check_directory(Path::new("/etc")).is_err());
+        let all = Permissions::from_env(&Permissions::unrestricted().to_env()).unwrap();
+        assert!(all.check_command("cat").is_ok());
+        assert!(Permissions::from_env("{").is_err());
     }
 
     #[test]

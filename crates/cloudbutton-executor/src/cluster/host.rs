@@ -19,6 +19,7 @@ use cloudbutton_cluster::wire::{
 };
 
 use super::role::{TASK_SERVER_VAR, WORKER_VAR};
+use crate::permissions::{PERMISSIONS_VAR, permissions};
 
 /// How long a started program may take to reach its task server.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -131,6 +132,7 @@ impl ProgramHosts {
             .args(&program.args)
             .env(TASK_SERVER_VAR, &socket)
             .env_remove(WORKER_VAR)
+            .env(PERMISSIONS_VAR, permissions().to_env())
             .stdin(Stdio::null())
             .stdout(Stdio::from(output));
         let mut child = spawn_executable(&mut command).map_err(cannot)?;

@@ -13,9 +13,16 @@ use cloudbutton_cluster::wire::{FromProgram, ToProgram, read_frame, write_frame}
 use cloudbutton_storage::StorageOptions;
 
 use super::execute::execute;
+use crate::permissions::{PERMISSIONS_VAR, Permissions, set_permissions};
 
 /// Serves the worker listening at `socket` until it hangs up.
 pub(crate) fn serve(socket: &Path, storage: StorageOptions) -> std::io::Result<()> {
+    // Grant the tasks no more than the worker that started this program.
+    if let Some(value) = std::env::var_os(PERMISSIONS_VAR) {
+        let granted = Permissions::from_env(&value.to_string_lossy())
+            .map_err(|error| std::io::Error::new(std::io::ErrorKind::InvalidInput, error))?;
+        set_permissions(granted);
+    }
     let stream = UnixStream::connect(socket)?;
     let mut reader = BufReader::new(stream.try_clone()?);
     let writer = Arc::new(Mutex::new(BufWriter::new(stream)));

@@ -25,6 +25,7 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use super::execute::execute;
 use super::host::ProgramHosts;
 use crate::config::Config;
+use crate::permissions::{Permissions, set_permissions};
 
 /// How long a slot waits for a task in one call.
 const TAKE_BLOCK: Duration = Duration::from_millis(500);
@@ -82,6 +83,12 @@ pub struct WorkerOptions {
     pub functions: Vec<String>,
     /// Which published programs the worker runs.
     pub programs: ProgramPolicy,
+    /// Glob patterns of the command lines that command functions may run
+    /// here; none by default.
+    pub commands: Vec<String>,
+    /// Host directories that WebAssembly functions may be granted; none by
+    /// default.
+    pub directories: Vec<PathBuf>,
     /// Where downloaded programs are kept.
     pub cache_dir: PathBuf,
     /// How long a task stays with this worker without a renewal; must be
@@ -110,6 +117,8 @@ impl WorkerOptions {
             name: default_name(),
             functions: vec!["*".to_owned()],
             programs: ProgramPolicy::BuiltIn,
+            commands: Vec::new(),
+            directories: Vec::new(),
             cache_dir: ProgramCache::default_dir(),
             lease: Duration::from_secs(30),
         })
@@ -164,6 +173,17 @@ pub enum WorkerError {
 /// credentials, the shared storage out of reach, or options that
 /// contradict each other.
 pub fn run_worker(options: WorkerOptions) -> Result<(), WorkerError> {
+    let granted = Permissions::only(
+        format!("worker {}", options.name),
+        &options.commands,
+        options.directories.clone(),
+    )
+    .map_err(|error| WorkerError::Invalid(format!("--allow-command: {error}")))?;
+    if !set_permissions(granted) {
+        return Err(WorkerError::Invalid(
+            "this program set its permissions before becoming a worker".to_owned(),
+        ));
+    }
     let worker = Arc::new(Worker::start(options)?);
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         let stopping = worker.stopping.clone();
