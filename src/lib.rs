@@ -28,16 +28,19 @@
 //! ```
 //!
 //! The parts live in their own crates, re-exported here: [`executor`],
-//! [`storage`] and [`partition`].
+//! [`storage`] and [`partition`]; [`wasm`] and [`command`] run WebAssembly
+//! modules and commands as functions.
 
 pub mod logging;
 pub mod pi;
 pub mod report;
 pub mod text;
 
+pub use cloudbutton_command as command;
 pub use cloudbutton_executor as executor;
 pub use cloudbutton_partition as partition;
 pub use cloudbutton_storage as storage;
+pub use cloudbutton_wasm as wasm;
 
 pub use cloudbutton_executor::{
     FnResult, Function, FunctionExecutor, Job, JobSummary, ObjectInput, ReduceBy, TaskContext,

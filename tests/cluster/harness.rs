@@ -231,6 +231,19 @@ impl Cluster {
         command
     }
 
+    /// The `cloudbutton` command as a driver of this cluster.
+    pub fn cli(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_cloudbutton"));
+        command
+            .env("CLOUDBUTTON_BACKEND", "redis")
+            .env("CLOUDBUTTON_REDIS_URL", &self.redis)
+            .env("CLOUDBUTTON_STORAGE", self.shared())
+            .env("CLOUDBUTTON_NAMESPACE", &self.namespace)
+            .env("CLOUDBUTTON_PROGRESS", "never")
+            .env_remove("CLOUDBUTTON_CONFIG");
+        command
+    }
+
     /// The names of the keys of this cluster's jobs now in Redis.
     pub fn job_keys(&self) -> Vec<String> {
         let output = crate::support::run(Command::new("redis-cli").args([

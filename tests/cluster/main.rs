@@ -575,3 +575,87 @@ fn a_program_started_as_a_worker_serves_a_library_driver_and_drops_a_cancelled_j
     );
     assert!(settled < 8 + 100, "{settled} tasks committed");
 }
+
+/// A WebAssembly example built by scripts/build-wasm.sh.
+fn wasm_module(name: &str) -> std::path::PathBuf {
+    let dir = std::env::var_os("CLOUDBUTTON_WASM_EXAMPLES")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root().join("target/wasm"));
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run scripts/build-wasm.sh (scripts/test.sh does)",
+        path.display()
+    );
+    path
+}
+
+#[test]
+fn map_runs_commands_and_modules_on_workers_within_their_permissions() {
+    let corpus = root().join("data/text");
+    let mut cluster = Cluster::new(&redis_url());
+    for _ in 0..2 {
+        cluster.start_worker(&[
+            "--concurrency",
+            "2",
+            "--allow-command",
+            "grep *",
+            "--allow-command",
+            "awk *",
+        ]);
+    }
+
+    // Lines that mention a whale, counted here and by grep on the workers.
+    let mut expected = 0;
+    for path in walk(&corpus) {
+        let bytes = fs::read(path).unwrap();
+        expected += bytes
+            .split(|&byte| byte == b'\n')
+            .filter(|line| line.windows(5).any(|window| window == b"whale"))
+            .count();
+    }
+    let counted = run(cluster
+        .cli()
+        .args(["map", "--cmd", "grep -c whale", "--ok-exit", "1", "--input"])
+        .arg(&corpus)
+        .args([
+            "--chunk-size",
+            "256KiB",
+            "--reduce-cmd",
+            "awk '{s+=$1} END {print s}'",
+        ]));
+    assert_eq!(text(&counted.stdout).trim(), expected.to_string());
+
+    // The word count module and its merge, shipped through the shared
+    // storage, against the reference count.
+    let reference = run(Command::new("python3")
+        .arg(root().join("scripts/reference-wordcount.py"))
+        .arg(&corpus));
+    let counted = run(cluster
+        .cli()
+        .arg("map")
+        .arg(wasm_module("wordcount.wasm"))
+        .arg("--input")
+        .arg(&corpus)
+        .args(["--chunk-size", "1MiB", "--reduce"])
+        .arg(wasm_module("merge.wasm")));
+    assert!(
+        counted.stdout == reference.stdout,
+        "the word count on the workers differs from the reference"
+    );
+
+    // A command the workers do not allow fails, saying which worker and how
+    // to allow it.
+    let refused = cluster
+        .cli()
+        .args(["map", "--cmd", "cat", "--input"])
+        .arg(&corpus)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let error = text(&refused.stderr);
+    assert!(
+        error.contains("does not allow the command `cat`") && error.contains("--allow-command"),
+        "{error}"
+    );
+}

@@ -12,6 +12,7 @@ pub fn root() -> &'static Path {
 
 /// The built example `name`: `cargo test` builds the examples next to the
 /// test binaries.
+#[allow(dead_code)] // not every test binary runs examples
 pub fn example(name: &str) -> PathBuf {
     let deps = std::env::current_exe()
         .unwrap()

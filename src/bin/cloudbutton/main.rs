@@ -6,6 +6,7 @@
 //! command exit with status 1; a misuse of the command line itself (an unknown
 //! flag, a missing argument) exits with status 2, as usual.
 
+mod map;
 mod storage;
 mod worker;
 
@@ -33,6 +34,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run a WebAssembly module or a command on every chunk of the input.
+    Map(map::MapArgs),
     /// List, upload, download and delete objects.
     #[command(subcommand)]
     Storage(storage::StorageCommand),
@@ -44,10 +47,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Worker(_) => cloudbutton::logging::init_service(cli.verbose),
-        Command::Storage(_) => cloudbutton::logging::init(cli.verbose),
+        Command::Storage(_) | Command::Map(_) => cloudbutton::logging::init(cli.verbose),
     }
 
     let outcome = match cli.command {
+        Command::Map(args) => map::run(args),
         Command::Storage(command) => storage::run(command, cli.verbose > 0),
         Command::Worker(args) => worker::run(args),
     };

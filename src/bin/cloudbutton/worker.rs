@@ -45,6 +45,17 @@ pub struct WorkerArgs {
     #[arg(long, value_name = "GLOB")]
     allow_function: Vec<String>,
 
+    /// Let command functions run command lines that match this glob, such
+    /// as `grep *` (`*` matches spaces too; repeat for several). Without
+    /// it, no command runs here.
+    #[arg(long, value_name = "GLOB")]
+    allow_command: Vec<String>,
+
+    /// Let WebAssembly functions be granted this host directory, or one
+    /// below it (repeat for several). Without it, none is granted here.
+    #[arg(long, value_name = "DIR")]
+    allow_dir: Vec<PathBuf>,
+
     /// The prefix of the queue's Redis keys; drivers and workers that share
     /// it share tasks [default: CLOUDBUTTON_NAMESPACE, else cloudbutton].
     #[arg(long, value_name = "NS")]
@@ -91,6 +102,8 @@ pub fn run(args: WorkerArgs) -> Result<()> {
         options.cache_dir = dir;
     }
     options.lease = args.lease;
+    options.commands = args.allow_command;
+    options.directories = args.allow_dir;
     options.programs = program_policy(&args.allow_program)?;
     run_worker(options)?;
     Ok(())
