@@ -1,10 +1,14 @@
 //! Benchmark (i): the overhead of a command task: starting a process per
 //! task, feeding it and reading it, measured with `cat` on tiny inputs.
+//! The reference is the same `sh -c cat` started, fed and read by a plain
+//! loop on one thread, with nothing else around it.
 //!
 //! ```text
 //! cargo bench --bench command [-- TASKS ROUNDS]
 //! ```
 
+use std::io::Write;
+use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use cloudbutton::FunctionExecutor;
@@ -54,5 +58,24 @@ fn main() -> anyhow::Result<()> {
         );
     }
     println!("command overhead best: {best:.0} us per task");
+
+    let mut reference = f64::INFINITY;
+    for _ in 1..=rounds {
+        let start = Instant::now();
+        for task in 0..tasks {
+            let mut child = Command::new("/bin/sh")
+                .args(["-c", "cat"])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()?;
+            let mut stdin = child.stdin.take().expect("piped");
+            stdin.write_all(format!("{task}\n").as_bytes())?;
+            drop(stdin);
+            let output = child.wait_with_output()?;
+            anyhow::ensure!(output.status.success(), "sh -c cat failed");
+        }
+        reference = reference.min(start.elapsed().as_secs_f64() / tasks as f64 * 1e6);
+    }
+    println!("plain spawn loop, one thread, best: {reference:.0} us per process");
     Ok(())
 }

@@ -4,8 +4,12 @@
 #   (a) 10,000 no-op tasks through the executor;
 #   (b) word count over the ~1 GB corpus, executor against a one-thread loop;
 #   (c) the same word count with Lithops 3.8 on its localhost backend;
-#   (d) Monte Carlo pi, 100 tasks of 10 million samples.
-# Fetches the data it needs first (scripts/fetch-data.sh corpus-1g).
+#   (d) Monte Carlo pi, 100 tasks of 10 million samples;
+#   (g) 10,000 tasks of a trivial WebAssembly module;
+#   (h) the word count as a WebAssembly module against the native one;
+#   (i) command tasks running `cat`, against a plain spawn loop.
+# Fetches the data it needs first (scripts/fetch-data.sh corpus-1g) and builds
+# the WebAssembly examples (scripts/build-wasm.sh).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -13,6 +17,7 @@ target=${CARGO_TARGET_DIR:-$PWD/target}
 report=$target/bench-report.txt
 mkdir -p "$target"
 scripts/fetch-data.sh corpus-1g >&2
+scripts/build-wasm.sh "$target/wasm" >&2
 cargo bench --no-run >&2
 cargo build --release --example wordcount >&2
 [[ -x /usr/bin/time ]] || { echo "error: /usr/bin/time is needed: apt-get install time" >&2; exit 1; }
@@ -38,5 +43,14 @@ cargo build --release --example wordcount >&2
     echo
     echo "== (d) Monte Carlo pi"
     cargo bench -q --bench pi
+    echo
+    echo "== (g) WebAssembly task overhead"
+    cargo bench -q --bench wasm_overhead
+    echo
+    echo "== (h) word count, WebAssembly module against native"
+    cargo bench -q --bench wasm_wordcount -- data/fetched/corpus-1g/ 64MiB 3 "$target/wasm"
+    echo
+    echo "== (i) command task overhead"
+    cargo bench -q --bench command
 } 2>&1 | tee "$report"
 echo "report written to $report" >&2
