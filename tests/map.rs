@@ -11,7 +11,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use support::{root, run};
+use support::{root, run, wasm_example as module};
 
 fn cloudbutton() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_cloudbutton"));
@@ -20,20 +20,6 @@ fn cloudbutton() -> Command {
         .env_remove("CLOUDBUTTON_CONFIG")
         .env_remove("CLOUDBUTTON_BACKEND");
     command
-}
-
-/// A WebAssembly example built by scripts/build-wasm.sh.
-fn module(name: &str) -> PathBuf {
-    let dir = std::env::var_os("CLOUDBUTTON_WASM_EXAMPLES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target/wasm"));
-    let path = dir.join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: run scripts/build-wasm.sh (scripts/test.sh does)",
-        path.display()
-    );
-    path
 }
 
 fn linux_doc() -> PathBuf {

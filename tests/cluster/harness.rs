@@ -220,20 +220,16 @@ impl Cluster {
 
     /// The example `name` as a driver of this cluster.
     pub fn driver(&self, name: &str) -> Command {
-        let mut command = Command::new(crate::support::example(name));
-        command
-            .env("CLOUDBUTTON_BACKEND", "redis")
-            .env("CLOUDBUTTON_REDIS_URL", &self.redis)
-            .env("CLOUDBUTTON_STORAGE", self.shared())
-            .env("CLOUDBUTTON_NAMESPACE", &self.namespace)
-            .env("CLOUDBUTTON_PROGRESS", "never")
-            .env_remove("CLOUDBUTTON_CONFIG");
-        command
+        self.as_driver(Command::new(crate::support::example(name)))
     }
 
     /// The `cloudbutton` command as a driver of this cluster.
     pub fn cli(&self) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_cloudbutton"));
+        self.as_driver(Command::new(env!("CARGO_BIN_EXE_cloudbutton")))
+    }
+
+    /// Points `command` at this cluster.
+    fn as_driver(&self, mut command: Command) -> Command {
         command
             .env("CLOUDBUTTON_BACKEND", "redis")
             .env("CLOUDBUTTON_REDIS_URL", &self.redis)

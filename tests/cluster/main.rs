@@ -20,7 +20,7 @@ use cloudbutton::executor::{Config, ProgressMode, TaskState};
 use cloudbutton::pi::{COUNT_INSIDE, count_inside, draws, estimate};
 use cloudbutton::{FunctionExecutor, Wait};
 use harness::{Cluster, Logged, RedisServer, redis_url};
-use support::{example, root, run};
+use support::{example, root, run, wasm_example};
 
 /// What the pi example prints for these tasks, computed here.
 fn pi_line(tasks: u64, samples: u64) -> String {
@@ -576,20 +576,6 @@ fn a_program_started_as_a_worker_serves_a_library_driver_and_drops_a_cancelled_j
     assert!(settled < 8 + 100, "{settled} tasks committed");
 }
 
-/// A WebAssembly example built by scripts/build-wasm.sh.
-fn wasm_module(name: &str) -> std::path::PathBuf {
-    let dir = std::env::var_os("CLOUDBUTTON_WASM_EXAMPLES")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| root().join("target/wasm"));
-    let path = dir.join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: run scripts/build-wasm.sh (scripts/test.sh does)",
-        path.display()
-    );
-    path
-}
-
 #[test]
 fn map_runs_commands_and_modules_on_workers_within_their_permissions() {
     let corpus = root().join("data/text");
@@ -634,11 +620,11 @@ fn map_runs_commands_and_modules_on_workers_within_their_permissions() {
     let counted = run(cluster
         .cli()
         .arg("map")
-        .arg(wasm_module("wordcount.wasm"))
+        .arg(wasm_example("wordcount.wasm"))
         .arg("--input")
         .arg(&corpus)
         .args(["--chunk-size", "1MiB", "--reduce"])
-        .arg(wasm_module("merge.wasm")));
+        .arg(wasm_example("merge.wasm")));
     assert!(
         counted.stdout == reference.stdout,
         "the word count on the workers differs from the reference"

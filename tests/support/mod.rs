@@ -24,6 +24,23 @@ pub fn example(name: &str) -> PathBuf {
     path
 }
 
+/// A WebAssembly example built by scripts/build-wasm.sh, which the test
+/// command runs first, into `CLOUDBUTTON_WASM_EXAMPLES` (default
+/// `target/wasm`).
+#[allow(dead_code)] // not every test binary runs modules
+pub fn wasm_example(name: &str) -> PathBuf {
+    let dir = std::env::var_os("CLOUDBUTTON_WASM_EXAMPLES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target/wasm"));
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run scripts/build-wasm.sh (scripts/test.sh does)",
+        path.display()
+    );
+    path
+}
+
 /// Runs `command`, failing the test with its standard error if it fails.
 pub fn run(command: &mut Command) -> Output {
     let output = command.output().unwrap();
