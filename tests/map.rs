@@ -366,3 +366,30 @@ fn the_rust_guest_word_count_equals_the_reference_count() {
         "the Rust guest's word count differs from the reference"
     );
 }
+
+#[test]
+fn a_failed_reducer_keeps_the_map_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.txt");
+    fs::write(&input, "a\nb\nc\n").unwrap();
+    let output = fails(
+        cloudbutton()
+            .args(["map", "--cmd", "wc -l", "--chunk-number", "3", "--input"])
+            .arg(&input)
+            .args(["--reduce-cmd", "echo no >&2; exit 4"]),
+    );
+    let error = text(&output.stderr);
+    let kept = error
+        .split("kept in ")
+        .nth(1)
+        .and_then(|rest| rest.split(':').next())
+        .unwrap_or_else(|| panic!("no kept directory in: {error}"));
+    assert!(error.contains("code 4") && error.contains("no"), "{error}");
+    let parts = files(Path::new(kept));
+    let counts: Vec<String> = parts
+        .iter()
+        .map(|part| fs::read_to_string(part).unwrap().trim().to_owned())
+        .collect();
+    assert_eq!(counts, ["1", "1", "1"]);
+    fs::remove_dir_all(kept).unwrap();
+}

@@ -170,11 +170,21 @@ pub fn run(args: MapArgs) -> Result<()> {
     match reducer {
         None => Ok(()),
         Some(reducer) => {
-            let parts = outputs.into_iter().collect();
-            let job = start(&executor, &reducer, vec![Payload::Parts(parts)])?;
+            let job = start(&executor, &reducer, vec![Payload::Parts(outputs.clone())])?;
             job.wait(Wait::All, None);
             let summary = job.summary();
-            let result = job.get_result()?.pop().unwrap_or_default();
+            let result = match job.get_result() {
+                Ok(mut results) => results.pop().unwrap_or_default(),
+                Err(error) => {
+                    // The map outputs were computed: keep them for another
+                    // try at the reduction.
+                    let kept = keep_outputs(&outputs)?;
+                    return Err(anyhow::Error::new(error).context(format!(
+                        "the reducer failed; the map outputs are kept in {}",
+                        kept.display()
+                    )));
+                }
+            };
             write_result(args.output.as_deref(), &result, executor.config())?;
             if !args.quiet {
                 to_stderr(&format!("reduce: {summary}\n"));
@@ -182,6 +192,23 @@ pub fn run(args: MapArgs) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Writes the map outputs to a new directory, one file per chunk in input
+/// order, and returns it.
+fn keep_outputs(outputs: &[ByteBuf]) -> Result<PathBuf> {
+    let dir = tempfile::Builder::new()
+        .prefix("cloudbutton-map-")
+        .tempdir()
+        .context("cannot make a directory for the map outputs")?
+        .keep();
+    let width = outputs.len().saturating_sub(1).to_string().len().max(5);
+    for (index, output) in outputs.iter().enumerate() {
+        let path = dir.join(format!("part-{index:0width$}"));
+        std::fs::write(&path, output)
+            .with_context(|| format!("cannot keep a map output in {}", path.display()))?;
+    }
+    Ok(dir)
 }
 
 /// The program named by a module (path or URL) or a command, with the
