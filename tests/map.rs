@@ -393,3 +393,103 @@ fn a_failed_reducer_keeps_the_map_outputs() {
     assert_eq!(counts, ["1", "1", "1"]);
     fs::remove_dir_all(kept).unwrap();
 }
+
+#[test]
+fn wrong_places_and_options_are_refused_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.txt");
+    fs::write(&input, "a\nb\n").unwrap();
+    let ran = dir.path().join("ran");
+    let marking = format!("touch {}; cat", ran.display());
+
+    // An input that matches nothing.
+    let nothing = fails(
+        cloudbutton()
+            .args(["map", "--cmd", &marking, "--input"])
+            .arg(&input)
+            .arg(dir.path().join("typo/")),
+    );
+    assert!(
+        text(&nothing.stderr).contains("typo/ matches no object"),
+        "{}",
+        text(&nothing.stderr)
+    );
+
+    // An output prefix that holds the parts of an earlier run.
+    let out = dir.path().join("out");
+    fs::create_dir(&out).unwrap();
+    fs::write(out.join("part-00007"), "old").unwrap();
+    let mixed = fails(
+        cloudbutton()
+            .args(["map", "--cmd", &marking, "--input"])
+            .arg(&input)
+            .arg("--output")
+            .arg(&out),
+    );
+    assert!(
+        text(&mixed.stderr).contains("already holds 1 object"),
+        "{}",
+        text(&mixed.stderr)
+    );
+
+    // A reducer's result cannot go to a directory.
+    let into_dir = fails(
+        cloudbutton()
+            .args(["map", "--cmd", &marking, "--reduce-cmd", "cat", "--input"])
+            .arg(&input)
+            .arg("--output")
+            .arg(&out),
+    );
+    assert!(
+        text(&into_dir.stderr).contains("is a directory"),
+        "{}",
+        text(&into_dir.stderr)
+    );
+
+    // Options for the other kind of function.
+    let wasm_option = fails(
+        cloudbutton()
+            .args(["map", "--cmd", &marking, "--fuel", "10", "--input"])
+            .arg(&input),
+    );
+    assert!(text(&wasm_option.stderr).contains("--fuel applies to WebAssembly"));
+    assert!(!ran.exists(), "a task ran before the refusal");
+}
+
+#[test]
+fn an_interrupted_map_kills_its_running_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.txt");
+    fs::write(&input, "a\n").unwrap();
+    let pids = dir.path().join("pids");
+    let mut map = cloudbutton()
+        .args(["map", "--cmd"])
+        .arg(format!("sleep 300 & echo $! >> {}; wait", pids.display()))
+        .arg("--input")
+        .arg(&input)
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while fs::read_to_string(&pids).map_or(true, |text| text.is_empty()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the command never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let sleeper = fs::read_to_string(&pids).unwrap().trim().to_owned();
+    Command::new("kill")
+        .args(["-INT", &map.id().to_string()])
+        .status()
+        .unwrap();
+    let status = map.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    let gone = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while Path::new(&format!("/proc/{sleeper}")).exists() {
+        assert!(
+            std::time::Instant::now() < gone,
+            "the command's sleep outlived the map"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

@@ -1,7 +1,9 @@
 //! The process group a command runs in: how to learn that its shell ended,
 //! and how to kill everything it started.
 
+use std::collections::HashSet;
 use std::process::Child;
+use std::sync::{Mutex, PoisonError};
 
 use nix::errno::Errno;
 use nix::sys::signal::{Signal, killpg};
@@ -12,11 +14,33 @@ use nix::unistd::Pid;
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Group(Pid);
 
+/// The groups of the commands that this process runs now, whose leaders
+/// are not reaped yet: what [`kill_running`] kills.
+static RUNNING: Mutex<Option<HashSet<i32>>> = Mutex::new(None);
+
 impl Group {
-    /// The group that `child`, started with `process_group(0)`, leads.
+    /// The group that `child`, started with `process_group(0)`, leads,
+    /// counted among the running ones until [`ended`](Self::ended).
     pub(crate) fn led_by(child: &Child) -> Self {
         let pid = i32::try_from(child.id()).expect("a process id fits in pid_t");
+        RUNNING
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_or_insert_with(HashSet::new)
+            .insert(pid);
         Self(Pid::from_raw(pid))
+    }
+
+    /// Forgets the group, before its leader is reaped and its id can be
+    /// reused.
+    pub(crate) fn ended(self) {
+        if let Some(running) = RUNNING
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_mut()
+        {
+            running.remove(&self.0.as_raw());
+        }
     }
 
     /// Kills every process of the group with SIGKILL. A group that has no
@@ -56,5 +80,19 @@ pub(crate) fn wait_for_exit(child: &mut Child) {
 pub(crate) fn wait_for_exit(child: &mut Child) {
     if let Err(error) = child.wait() {
         tracing::warn!(pid = child.id(), %error, "cannot wait for a command");
+    }
+}
+
+/// Kills the process group of every command that this process is running,
+/// for a program that is about to exit on a signal: the commands run in
+/// groups of their own, so the terminal's Ctrl-C does not reach them.
+pub fn kill_running() {
+    let running = RUNNING
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone()
+        .unwrap_or_default();
+    for pid in running {
+        Group(Pid::from_raw(pid)).kill();
     }
 }

@@ -53,6 +53,7 @@ mod stderr;
 
 pub use error::CommandError;
 pub use function::RUN_COMMAND;
+pub use group::kill_running;
 pub use inputs::CommandInputs;
 pub use process::run;
 pub use spec::{

@@ -144,6 +144,7 @@ pub(crate) fn run_allowed(
             fed: feeder.join().expect("the stdin writer does not panic"),
         }
     });
+    group.ended();
     let status = child.wait().map_err(|source| failure.pipe(source))?;
     tracing::debug!(
         task = task.index,

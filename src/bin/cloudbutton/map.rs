@@ -134,6 +134,8 @@ enum Program {
 
 /// Runs the map (and reduce) job and writes its output.
 pub fn run(args: MapArgs) -> Result<()> {
+    check_kinds(&args)?;
+    stop_commands_on_signals()?;
     let mut config = Config::load()?;
     if let Some(retries) = args.retries {
         config.executor.retries = retries;
@@ -157,6 +159,17 @@ pub fn run(args: MapArgs) -> Result<()> {
         args.reduce_cmd.as_deref(),
         &executor,
     )?;
+
+    // Find out about a wrong input or output before running anything.
+    for location in &args.input {
+        let objects = ObjectInput::new([location.clone()]).objects(&executor.config().storage)?;
+        if objects.is_empty() {
+            bail!("the input {location} matches no object");
+        }
+    }
+    if let Some(output) = &args.output {
+        check_output(output, reducer.is_some(), executor.config())?;
+    }
 
     let mut input = ObjectInput::new(args.input.iter().cloned());
     if let Some(size) = args.chunk_size {
@@ -192,6 +205,69 @@ pub fn run(args: MapArgs) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Refuses options that no function of the job would use.
+fn check_kinds(args: &MapArgs) -> Result<()> {
+    let modules = args.function.is_some() || args.reduce.is_some();
+    let commands = args.cmd.is_some() || args.reduce_cmd.is_some();
+    let module_only = [
+        ("--arg", !args.args.is_empty()),
+        ("--dir", args.dir.is_some()),
+        ("--fuel", args.fuel.is_some()),
+        ("--memory-limit", args.memory_limit.is_some()),
+    ];
+    if !modules && let Some((flag, _)) = module_only.iter().find(|(_, given)| *given) {
+        bail!("{flag} applies to WebAssembly modules, and this job runs none");
+    }
+    if !commands && !args.ok_exit.is_empty() {
+        bail!("--ok-exit applies to commands, and this job runs none");
+    }
+    Ok(())
+}
+
+/// Kills the process groups of the running commands when this program is
+/// interrupted (they do not get the terminal's Ctrl-C), then exits as the
+/// signal would have.
+fn stop_commands_on_signals() -> Result<()> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])
+        .context("cannot handle signals")?;
+    std::thread::Builder::new()
+        .name("signals".to_owned())
+        .spawn(move || {
+            if let Some(signal) = signals.forever().next() {
+                cloudbutton::command::kill_running();
+                std::process::exit(128 + signal);
+            }
+        })
+        .context("cannot start a thread")?;
+    Ok(())
+}
+
+/// Checks that the output can be written, and that the outputs of this run
+/// will not mix with those of an earlier one.
+fn check_output(output: &str, reduced: bool, config: &Config) -> Result<()> {
+    let (storage, key) = destination(output, !reduced, config)?;
+    if reduced {
+        let local = std::path::Path::new(output.strip_prefix("file://").unwrap_or(output));
+        if local.is_dir() || output.ends_with('/') {
+            bail!("the output {output} is a directory; name the file of the result");
+        }
+        // Reaches the store: wrong credentials show here.
+        block_on(storage.list(&Selector::Prefix(key)))?;
+        return Ok(());
+    }
+    let earlier = block_on(storage.list(&Selector::Prefix(key)))?;
+    if let Some(first) = earlier.first() {
+        bail!(
+            "the output {output} already holds {} object(s), such as {}; remove them or choose \
+             another place, so that the parts of two runs do not mix",
+            earlier.len(),
+            first.url()
+        );
+    }
+    Ok(())
 }
 
 /// Writes the map outputs to a new directory, one file per chunk in input
@@ -332,9 +408,12 @@ fn map(
     if let Some(first) = errors.first() {
         let total = summary.tasks;
         let failed = errors.len();
-        bail!(
-            "{failed} of {total} tasks failed (the outputs of the others were written); the first: {first}"
-        );
+        let written = if failed < total {
+            " (the outputs of the others were written)"
+        } else {
+            ""
+        };
+        bail!("{failed} of {total} tasks failed{written}; the first: {first}");
     }
     Ok(Vec::new())
 }
