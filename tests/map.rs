@@ -493,3 +493,31 @@ fn an_interrupted_map_kills_its_running_commands() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
+
+#[test]
+fn a_reader_that_goes_away_stops_the_job_quietly() {
+    let corpus = linux_doc();
+    let dir = tempfile::tempdir().unwrap();
+    let ran = dir.path().join("ran");
+    let mut map = cloudbutton()
+        .args(["map", "--quiet", "--cmd"])
+        .arg(format!("echo >> {}; head -c 100", ran.display()))
+        .arg("--input")
+        .arg(&corpus)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0; 10];
+    std::io::Read::read_exact(map.stdout.as_mut().unwrap(), &mut first).unwrap();
+    drop(map.stdout.take());
+    let output = map.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(text(&output.stderr), "");
+    let tasks = files(&corpus).len();
+    let started = fs::read_to_string(&ran).unwrap().lines().count();
+    assert!(
+        started < tasks / 2,
+        "{started} of {tasks} tasks ran after the reader left"
+    );
+}

@@ -382,25 +382,34 @@ fn map(
     args: &MapArgs,
 ) -> Result<Vec<ByteBuf>> {
     let job = start(executor, program, wrap(input, Payload::Chunk))?;
-    job.wait(Wait::All, None);
-    let summary = job.summary();
     if !write {
+        job.wait(Wait::All, None);
+        let summary = job.summary();
         let outputs = job.get_result()?;
         if !args.quiet {
             to_stderr(&format!("map: {summary}\n"));
         }
         return Ok(outputs);
     }
-    // Write what succeeded even if some tasks failed, then report those.
-    let results = job.into_results();
-    let mut sink = Sink::new(args.output.as_deref(), results.len(), executor.config())?;
+    // Write each output as soon as it and those before it are done, and
+    // what succeeded even if some tasks failed; then report those. If the
+    // output cannot be written (a reader that went away), stop the job.
+    let futures = job.futures();
+    let mut sink = Sink::new(args.output.as_deref(), futures.len(), executor.config())?;
     let mut errors = Vec::new();
-    for (index, result) in results.into_iter().enumerate() {
-        match result {
-            Ok(output) => sink.part(index, &output)?,
+    for (index, future) in futures.into_iter().enumerate() {
+        match future.get_result() {
+            Ok(output) => {
+                if let Err(error) = sink.part(index, &output) {
+                    job.cancel();
+                    return Err(error);
+                }
+            }
             Err(error) => errors.push(error),
         }
     }
+    job.wait(Wait::All, None);
+    let summary = job.summary();
     sink.finish()?;
     if !args.quiet {
         to_stderr(&format!("{summary}\n"));
