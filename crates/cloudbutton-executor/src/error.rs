@@ -129,6 +129,9 @@ pub enum ExecutorError {
     /// The input cannot be split as asked.
     #[error("cannot partition the input: {0}")]
     Partition(#[from] cloudbutton_partition::PartitionError),
+    /// A location of an input that must match matched no object.
+    #[error("the input {0} matches no object")]
+    NoMatch(String),
     /// A reducer per object was asked for an input that has no objects.
     #[error("a reducer per object needs storage locations as input, not a list of values")]
     ReduceByObjectNeedsObjects,

@@ -124,6 +124,7 @@ pub struct ObjectInput {
     locations: Vec<String>,
     chunking: Option<ChunkSpec>,
     boundary: Boundary,
+    must_match: bool,
 }
 
 impl ObjectInput {
@@ -133,6 +134,7 @@ impl ObjectInput {
             locations: locations.into_iter().map(Into::into).collect(),
             chunking: None,
             boundary: Boundary::Records(Delimiter::newline()),
+            must_match: false,
         }
     }
 
@@ -160,6 +162,13 @@ impl ObjectInput {
         self
     }
 
+    /// Fails, naming the location, when one of the locations matches no
+    /// object (a typo, a missing directory), instead of adding no chunks.
+    pub fn must_match(mut self) -> Self {
+        self.must_match = true;
+        self
+    }
+
     /// Lists the objects, each once, in the order of the locations and then
     /// of their keys.
     pub fn objects(&self, storage: &StorageOptions) -> Result<Vec<ObjectInfo>, ExecutorError> {
@@ -170,6 +179,9 @@ impl ObjectInput {
             let store = Storage::connect(location.store_url(), storage)?;
             let listed = block_on(store.list(location.selector()))?;
             tracing::debug!(%location, objects = listed.len(), "listed input");
+            if self.must_match && listed.is_empty() {
+                return Err(ExecutorError::NoMatch(text.clone()));
+            }
             for object in listed {
                 if seen.insert((object.store_url.clone(), object.key.clone())) {
                     objects.push(object);

@@ -432,3 +432,28 @@ fn a_named_pipe_named_as_input_fails_naming_it() {
         .unwrap();
     assert_eq!(job.get_result().unwrap(), [["a"]]);
 }
+
+#[test]
+fn an_input_that_must_match_names_the_location_that_matches_nothing() {
+    let executor = executor(2);
+    let dir = local_dir(&[("a.txt", b"a\n")]);
+    let typo = path_of(&dir, "typo/");
+    let Err(error) = executor.map(
+        &LINES,
+        ObjectInput::new([path_of(&dir, "a.txt"), typo.clone()]).must_match(),
+    ) else {
+        panic!("a location that matches nothing fails the job");
+    };
+    assert_eq!(
+        error.to_string(),
+        format!("the input {typo} matches no object")
+    );
+
+    let job = executor
+        .map(
+            &LINES,
+            ObjectInput::new([path_of(&dir, "*.txt")]).must_match(),
+        )
+        .unwrap();
+    assert_eq!(job.get_result().unwrap(), vec![vec!["a".to_owned()]]);
+}

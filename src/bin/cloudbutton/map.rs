@@ -160,18 +160,12 @@ pub fn run(args: MapArgs) -> Result<()> {
         &executor,
     )?;
 
-    // Find out about a wrong input or output before running anything.
-    for location in &args.input {
-        let objects = ObjectInput::new([location.clone()]).objects(&executor.config().storage)?;
-        if objects.is_empty() {
-            bail!("the input {location} matches no object");
-        }
-    }
+    // Find out about a wrong output, or input (below), before running
+    // anything.
     if let Some(output) = &args.output {
         check_output(output, reducer.is_some(), executor.config())?;
     }
-
-    let mut input = ObjectInput::new(args.input.iter().cloned());
+    let mut input = ObjectInput::new(args.input.iter().cloned()).must_match();
     if let Some(size) = args.chunk_size {
         input = input.chunk_size(size.as_u64());
     }
@@ -459,11 +453,11 @@ impl Sink {
                 storage,
                 prefix,
                 width,
-            } => {
-                let key = format!("{prefix}part-{index:0width$}", width = *width);
-                block_on(storage.put(&key, output.to_vec().into()))
-                    .with_context(|| format!("cannot write {}", storage.url(&key)))
-            }
+            } => put(
+                storage,
+                &format!("{prefix}part-{index:0width$}", width = *width),
+                output,
+            ),
         }
     }
 
@@ -486,10 +480,15 @@ fn write_result(output: Option<&str>, result: &[u8], config: &Config) -> Result<
         }
         Some(output) => {
             let (storage, key) = destination(output, false, config)?;
-            block_on(storage.put(&key, result.to_vec().into()))
-                .with_context(|| format!("cannot write {}", storage.url(&key)))
+            put(&storage, &key, result)
         }
     }
+}
+
+/// Writes `bytes` as the object `key`.
+fn put(storage: &Storage, key: &str, bytes: &[u8]) -> Result<()> {
+    block_on(storage.put(key, bytes.to_vec().into()))
+        .with_context(|| format!("cannot write {}", storage.url(key)))
 }
 
 /// The store and the key (or key prefix, if `prefix`) that `output` names.
