@@ -8,6 +8,8 @@
 //!   job's tasks and how a task went.
 //! - [`SharedStore`]: the object storage both sides reach, holding published
 //!   programs and results too large for Redis.
+//! - [`RedisServer`]: a Redis URL, checked, and connections to it, for the
+//!   queue and for anything else kept in the same Redis.
 //! - [`program`]: publishing an executable under its content hash, and the
 //!   workers' cache of downloaded programs.
 //!
@@ -47,6 +49,7 @@ mod messages;
 pub mod program;
 pub mod queue;
 mod scripts;
+mod server;
 mod shared_store;
 pub mod wire;
 
@@ -54,6 +57,7 @@ pub use error::{QueueError, redact_url};
 pub use keys::JobId;
 pub use messages::{Commit, Delivery, JobStatus, Renewal, TaskMessage, TaskResult};
 pub use queue::{QueueConfig, TaskQueue};
+pub use server::{COMMAND_TIMEOUT, RedisServer};
 pub use shared_store::{
     SharedStore, input_key, inputs_prefix, program_key, result_key, results_prefix,
 };

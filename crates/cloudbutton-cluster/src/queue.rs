@@ -40,17 +40,14 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use redis::streams::{StreamAutoClaimReply, StreamId, StreamReadReply};
-use redis::{Connection, ErrorKind, RedisError, Script, ScriptInvocation};
+use redis::{Connection, RedisError, Script, ScriptInvocation};
 use tracing::{debug, warn};
 
-use crate::error::{QueueError, redact_url};
+use crate::error::QueueError;
 use crate::keys::{self, GROUP, JobId, Keys};
 use crate::messages::{Commit, Delivery, JobStatus, Renewal, TaskMessage, TaskResult};
 use crate::scripts::Scripts;
-
-/// How long a command other than a blocking read may take before the
-/// connection is considered lost.
-const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
+use crate::server::{COMMAND_TIMEOUT, RedisServer};
 
 /// The most tasks sent to Redis in one transaction by [`TaskQueue::submit`].
 const SUBMIT_BATCH: usize = 1000;
@@ -130,55 +127,8 @@ impl TaskQueue {
         })?;
         let ttl_ms = keys::ttl_millis(config.ttl)?;
 
-        let redacted = redact_url(url);
-        let invalid = |reason: &str| QueueError::InvalidUrl {
-            url: redacted.clone(),
-            reason: reason.to_owned(),
-        };
-        let parsed = url::Url::parse(url).map_err(|_| {
-            invalid("expected redis://[user[:password]@]host[:port][/db] or rediss://...")
-        })?;
-        if !matches!(parsed.scheme(), "redis" | "rediss") {
-            return Err(invalid("the scheme must be redis:// or rediss:// (TLS)"));
-        }
-        let host = parsed
-            .host_str()
-            .filter(|host| !host.is_empty())
-            .ok_or_else(|| invalid("it names no host"))?;
-        let addr = format!("{host}:{}", parsed.port().unwrap_or(6379));
-        let user = match parsed.username() {
-            "" => "default".to_owned(),
-            user => user.to_owned(),
-        };
-        let client = redis::Client::open(url)
-            .map_err(|_| invalid("the Redis client does not accept it (check the port and db)"))?;
-
-        let classify = |source: RedisError| {
-            if is_auth_error(&source) {
-                QueueError::Auth {
-                    addr: addr.clone(),
-                    user: user.clone(),
-                    source,
-                }
-            } else if source.is_io_error() || source.is_timeout() {
-                QueueError::Unreachable {
-                    addr: addr.clone(),
-                    source,
-                }
-            } else {
-                QueueError::Redis {
-                    addr: addr.clone(),
-                    operation: "connect".to_owned(),
-                    source,
-                }
-            }
-        };
-        let mut con = client
-            .get_connection_with_timeout(config.connect_timeout)
-            .map_err(classify)?;
-        con.set_read_timeout(Some(COMMAND_TIMEOUT))
-            .and_then(|()| con.set_write_timeout(Some(COMMAND_TIMEOUT)))
-            .map_err(classify)?;
+        let server = RedisServer::new(url)?;
+        let mut con = server.connect(config.connect_timeout)?;
 
         // The group starts at the beginning of the stream, so that tasks
         // submitted before any worker connected are delivered too.
@@ -193,14 +143,14 @@ impl TaskQueue {
         match created {
             Ok(()) => {}
             Err(error) if error.code() == Some("BUSYGROUP") => {}
-            Err(error) => return Err(classify(error)),
+            Err(error) => return Err(server.connect_error(error)),
         }
 
-        debug!(url = %redacted, namespace = %config.namespace, "connected to the task queue");
+        debug!(url = %server.url(), namespace = %config.namespace, "connected to the task queue");
         Ok(TaskQueue {
             con,
-            addr,
-            url: redacted,
+            addr: server.addr().to_owned(),
+            url: server.url().to_owned(),
             keys,
             ttl_ms,
             claim_cursor: "0-0".to_owned(),
@@ -821,11 +771,4 @@ fn commit_of(first: i64) -> Commit {
     } else {
         Commit::Duplicate
     }
-}
-
-/// Whether the server refused the credentials, at connection or at the
-/// first command (a server with a password, a URL without one).
-fn is_auth_error(error: &RedisError) -> bool {
-    error.kind() == ErrorKind::AuthenticationFailed
-        || matches!(error.code(), Some("WRONGPASS" | "NOAUTH" | "NOPERM"))
 }

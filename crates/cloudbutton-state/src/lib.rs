@@ -23,16 +23,18 @@
 //! polling loop.
 //!
 //! Backends implement [`Store`]: [`MemoryStore`], the default of the local
-//! backend, and the Redis store for cluster mode. Both pass the same test
+//! backend, and [`RedisStore`] for cluster mode. Both pass the same test
 //! suite (`tests/suite`).
 
 mod error;
 mod memory;
 mod objects;
 mod op;
+mod redis;
 mod state;
 mod store;
 
+pub use crate::redis::RedisStore;
 pub use error::StateError;
 pub use memory::MemoryStore;
 pub use objects::{Barrier, Blob, Counter, Latch, List, Map, Promise, Semaphore, Sum};
