@@ -39,6 +39,7 @@ pub mod text;
 pub use cloudbutton_command as command;
 pub use cloudbutton_executor as executor;
 pub use cloudbutton_partition as partition;
+pub use cloudbutton_state as state;
 pub use cloudbutton_storage as storage;
 pub use cloudbutton_wasm as wasm;
 

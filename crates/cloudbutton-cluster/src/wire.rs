@@ -22,6 +22,9 @@ pub struct JobSpec {
     /// Outputs larger than this many bytes go to the shared storage; smaller
     /// ones travel through Redis.
     pub inline_limit: u64,
+    /// The scope of the job's shared objects in Redis, such as
+    /// `job/3f0c9a1e52b7d804`.
+    pub state_scope: String,
 }
 
 /// The input of a task, as it travels in the queue.
@@ -154,6 +157,8 @@ pub struct RunTask {
     pub retries: u32,
     /// The wait before the first retry.
     pub backoff_ms: u64,
+    /// The scope of the job's shared objects, from [`JobSpec::state_scope`].
+    pub state_scope: String,
 }
 
 /// What a worker says to a program it started.
@@ -280,6 +285,7 @@ mod tests {
             timeout_ms: Some(5),
             retries: 2,
             backoff_ms: 10,
+            state_scope: "job/0001".into(),
         });
         let mut buffer = Vec::new();
         write_frame(&mut buffer, &message).unwrap();

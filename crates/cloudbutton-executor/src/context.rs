@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use cloudbutton_state::State;
 use cloudbutton_storage::StorageOptions;
 
 /// Handed to every function call: which task this is, whether it should
@@ -16,6 +17,7 @@ pub struct TaskContext {
     overrun: Arc<AtomicBool>,
     bytes_read: Arc<AtomicU64>,
     storage: Arc<StorageOptions>,
+    state: State,
 }
 
 impl TaskContext {
@@ -26,6 +28,7 @@ impl TaskContext {
         cancelled: Arc<AtomicBool>,
         overrun: Arc<AtomicBool>,
         storage: Arc<StorageOptions>,
+        state: State,
     ) -> Self {
         Self {
             index,
@@ -35,6 +38,7 @@ impl TaskContext {
             overrun,
             bytes_read: Arc::new(AtomicU64::new(0)),
             storage,
+            state,
         }
     }
 
@@ -48,6 +52,7 @@ impl TaskContext {
             Arc::new(AtomicBool::new(false)),
             Arc::new(AtomicBool::new(false)),
             Arc::new(StorageOptions::default()),
+            State::in_memory(),
         )
     }
 
@@ -91,6 +96,13 @@ impl TaskContext {
     /// Credentials and endpoints for the stores the task reads.
     pub fn storage(&self) -> &StorageOptions {
         &self.storage
+    }
+
+    /// The job's shared objects: counters, maps, barriers and the rest,
+    /// the same ones every other task of the job and the driver see (see
+    /// [`FunctionExecutor::state`](crate::FunctionExecutor::state)).
+    pub fn state(&self) -> &State {
+        &self.state
     }
 
     pub(crate) fn cancel_flags(&self) -> [Arc<AtomicBool>; 2] {

@@ -7,8 +7,10 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use cloudbutton_state::{MemoryStore, State, Store};
+
 use crate::backend::Backend;
-use crate::cluster::{ClusterBackend, take_role};
+use crate::cluster::{ClusterBackend, RedisObjects, take_role};
 use crate::codec::{Codec, join_encoded};
 use crate::config::{BackendKind, Config};
 use crate::error::{ExecutorError, InputDescription, JobError};
@@ -51,6 +53,7 @@ pub struct FunctionExecutor {
     config: Config,
     backend: Backend,
     storage: Arc<cloudbutton_storage::StorageOptions>,
+    objects: State,
 }
 
 impl FunctionExecutor {
@@ -82,11 +85,45 @@ impl FunctionExecutor {
             }
             BackendKind::Redis => Backend::Cluster(Arc::new(ClusterBackend::connect(&config)?)),
         };
+        let store: Arc<dyn Store> = match &backend {
+            Backend::Local(_) => Arc::new(MemoryStore::new()),
+            Backend::Cluster(_) => Arc::new(RedisObjects::new(config.cluster.redis_url.clone())),
+        };
+        let objects = State::for_job(store);
         Ok(Self {
             backend,
             storage: Arc::new(config.storage.clone()),
+            objects,
             config,
         })
+    }
+
+    /// The job's shared objects (counters, maps, barriers and the rest),
+    /// which every task of this executor sees through
+    /// [`TaskContext::state`](crate::TaskContext::state). They live in this
+    /// process's memory with the local backend and in Redis with the
+    /// `redis` backend, and are removed when the executor is dropped;
+    /// objects of a [namespace](State::namespace) are kept.
+    ///
+    /// ```
+    /// use cloudbutton_executor::{FnResult, Function, FunctionExecutor, TaskContext};
+    ///
+    /// fn count(_: u32, ctx: &TaskContext) -> FnResult<i64> {
+    ///     Ok(ctx.state().counter("calls").increment()?)
+    /// }
+    /// static COUNT: Function<u32, i64> = Function::new("doc::executor::count", count);
+    /// cloudbutton_executor::register!(COUNT);
+    ///
+    /// let executor = FunctionExecutor::new()?;
+    /// let job = executor.map(&COUNT, vec![0; 8])?;
+    /// let mut seen = executor.get_result(job)?;
+    /// seen.sort();
+    /// assert_eq!(seen, (1..=8).collect::<Vec<_>>());
+    /// assert_eq!(executor.state().counter("calls").get()?, 8);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn state(&self) -> &State {
+        &self.objects
     }
 
     /// The configuration in force.
@@ -307,6 +344,7 @@ impl FunctionExecutor {
             self.backend.clone(),
             Codec::new(),
             self.storage.clone(),
+            self.objects.clone(),
         )
     }
 
@@ -322,6 +360,15 @@ impl FunctionExecutor {
         let job = self.job(function, inputs);
         job.start();
         job
+    }
+}
+
+impl Drop for FunctionExecutor {
+    /// Removes the job's shared objects; a namespace's stay.
+    fn drop(&mut self) {
+        if let Err(error) = self.objects.clear() {
+            tracing::warn!(scope = self.objects.scope(), %error, "could not remove the job's shared objects");
+        }
     }
 }
 

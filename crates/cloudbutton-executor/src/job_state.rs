@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant, SystemTime};
 
+use cloudbutton_state::State;
 use cloudbutton_storage::StorageOptions;
 use serde::Serialize;
 
@@ -74,6 +75,8 @@ pub(crate) struct JobShared<I, O> {
     /// The job's identity in the cluster's queue, once it has one.
     remote: RemoteSlot,
     storage: Arc<StorageOptions>,
+    /// The shared objects its tasks see.
+    objects: State,
     cancelled: Arc<AtomicBool>,
     finished: AtomicUsize,
     failed: AtomicUsize,
@@ -97,6 +100,7 @@ where
         backend: Backend,
         codec: Codec<I, O>,
         storage: Arc<StorageOptions>,
+        objects: State,
     ) -> Arc<Self> {
         let now = SystemTime::now();
         let mut descriptions = Vec::with_capacity(inputs.len());
@@ -137,6 +141,7 @@ where
             codec,
             remote: RemoteSlot::default(),
             storage,
+            objects,
             cancelled: Arc::new(AtomicBool::new(false)),
             finished: AtomicUsize::new(0),
             failed: AtomicUsize::new(0),
@@ -419,6 +424,7 @@ where
             self.cancelled.clone(),
             overrun.clone(),
             self.storage.clone(),
+            self.objects.clone(),
         );
         let span = tracing::debug_span!("task", job = self.id, index, attempt, worker);
         let outcome = span.in_scope(|| {
@@ -615,6 +621,10 @@ where
 
     fn policy(&self) -> &TaskPolicy {
         &self.policy
+    }
+
+    fn state_scope(&self) -> &str {
+        self.objects.scope()
     }
 
     fn is_settled(&self) -> bool {

@@ -47,5 +47,8 @@ pub use summary::JobSummary;
 pub use task::{TaskState, TaskStats};
 pub use wait::Wait;
 
+/// Shared objects for the tasks of a job; see [`TaskContext::state`].
+pub use cloudbutton_state as state;
+
 #[doc(hidden)]
 pub use inventory;

@@ -37,6 +37,8 @@ pub(crate) trait RemoteJob: Send + Sync {
     fn remote(&self) -> &RemoteSlot;
     fn function_name(&self) -> &'static str;
     fn policy(&self) -> &TaskPolicy;
+    /// The scope of the job's shared objects.
+    fn state_scope(&self) -> &str;
     /// True once every task has finished.
     fn is_settled(&self) -> bool;
     /// Finishes task `index` with the serialized output a worker committed,
@@ -161,7 +163,7 @@ impl ClusterBackend {
         };
 
         let mut queue = self.submitter.lock().unwrap();
-        let spec = wire::encode(&self.spec(job.policy()));
+        let spec = wire::encode(&self.spec(job.policy(), job.state_scope()));
         let result = self.with_retry(&mut queue, |queue| {
             if first {
                 queue.describe(&id, &spec)?;
@@ -228,8 +230,9 @@ impl ClusterBackend {
         }
     }
 
-    fn spec(&self, policy: &TaskPolicy) -> JobSpec {
+    fn spec(&self, policy: &TaskPolicy, state_scope: &str) -> JobSpec {
         JobSpec {
+            state_scope: state_scope.to_owned(),
             program: self.program.clone(),
             timeout_ms: policy.timeout.map(|timeout| timeout.as_millis() as u64),
             retries: policy.retries,

@@ -9,6 +9,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use cloudbutton_cluster::wire::{Failure, Outcome, RunTask, TaskReport, now_ms};
+use cloudbutton_state::{State, Store};
 use cloudbutton_storage::StorageOptions;
 
 use crate::context::TaskContext;
@@ -21,6 +22,7 @@ pub(crate) fn execute(
     task: &RunTask,
     cancelled: &Arc<AtomicBool>,
     storage: &Arc<StorageOptions>,
+    objects: &Arc<dyn Store>,
 ) -> TaskReport {
     let Some(registration) = lookup(&task.function) else {
         let program = std::env::current_exe()
@@ -35,6 +37,10 @@ pub(crate) fn execute(
             task.function, task.worker
         )));
     };
+    let state = match State::attach(objects.clone(), &task.state_scope) {
+        Ok(state) => state,
+        Err(error) => return TaskReport::failed(Failure::Worker(error.to_string())),
+    };
     let timeout = task.timeout_ms.map(Duration::from_millis);
     let mut attempt = 1;
     loop {
@@ -45,6 +51,7 @@ pub(crate) fn execute(
             cancelled.clone(),
             Arc::new(AtomicBool::new(false)),
             storage.clone(),
+            state.clone(),
         ));
         let started_ms = now_ms();
         let outcome = run_once(registration.invoke, &task.input, &ctx, timeout);
@@ -157,11 +164,19 @@ mod tests {
             timeout_ms,
             retries,
             backoff_ms: 1,
+            state_scope: "job/0001".into(),
         }
     }
 
     fn run(task: &RunTask) -> TaskReport {
-        execute(task, &Arc::new(AtomicBool::new(false)), &Arc::default())
+        let objects: Arc<dyn cloudbutton_state::Store> =
+            Arc::new(cloudbutton_state::MemoryStore::new());
+        execute(
+            task,
+            &Arc::new(AtomicBool::new(false)),
+            &Arc::default(),
+            &objects,
+        )
     }
 
     #[test]

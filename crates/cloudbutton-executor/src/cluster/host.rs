@@ -18,6 +18,7 @@ use cloudbutton_cluster::wire::{
     Failure, FromProgram, ProgramRef, RunTask, TaskReport, ToProgram, read_frame, write_frame,
 };
 
+use super::objects::STATE_URL_VAR;
 use super::role::{TASK_SERVER_VAR, WORKER_VAR};
 use crate::permissions::{PERMISSIONS_VAR, permissions};
 
@@ -27,6 +28,9 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// The programs a worker runs tasks in.
 pub(crate) struct ProgramHosts {
     cache: ProgramCache,
+    /// The worker's Redis URL, passed to the programs it starts so that
+    /// their tasks reach the job's shared objects.
+    redis_url: String,
     sockets: tempfile::TempDir,
     hosts: Mutex<HashMap<String, Arc<Host>>>,
     next_id: AtomicU64,
@@ -50,9 +54,10 @@ impl Drop for Host {
 }
 
 impl ProgramHosts {
-    pub(crate) fn new(cache: ProgramCache) -> std::io::Result<ProgramHosts> {
+    pub(crate) fn new(cache: ProgramCache, redis_url: String) -> std::io::Result<ProgramHosts> {
         Ok(ProgramHosts {
             cache,
+            redis_url,
             sockets: tempfile::Builder::new()
                 .prefix("cloudbutton-worker")
                 .tempdir()?,
@@ -133,6 +138,7 @@ impl ProgramHosts {
             .env(TASK_SERVER_VAR, &socket)
             .env_remove(WORKER_VAR)
             .env(PERMISSIONS_VAR, permissions().to_env())
+            .env(STATE_URL_VAR, &self.redis_url)
             .stdin(Stdio::null())
             .stdout(Stdio::from(output));
         let mut child = spawn_executable(&mut command).map_err(cannot)?;

@@ -16,11 +16,13 @@
 mod driver;
 mod execute;
 mod host;
+mod objects;
 mod role;
 mod serve;
 mod worker;
 
 pub(crate) use driver::{ClusterBackend, RemoteJob, RemoteSlot};
+pub(crate) use objects::RedisObjects;
 pub use role::WORKER_VAR;
 pub(crate) use role::take_role;
 pub use worker::{ProgramPolicy, WorkerError, WorkerOptions, default_name, run_worker};

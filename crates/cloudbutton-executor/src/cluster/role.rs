@@ -11,9 +11,11 @@
 //! code before that point must be able to run on a worker's host.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::config::Config;
 
+use super::objects::{RedisObjects, STATE_URL_VAR};
 use super::serve::serve;
 use super::worker::{WorkerOptions, run_worker};
 
@@ -30,7 +32,13 @@ pub const WORKER_VAR: &str = "CLOUDBUTTON_WORKER";
 pub(crate) fn take_role(config: &Config) {
     if let Some(socket) = std::env::var_os(TASK_SERVER_VAR) {
         let socket = Path::new(&socket);
-        let code = match serve(socket, config.storage.clone()) {
+        // The worker names its Redis server, where the job's shared
+        // objects are; this program's own configuration may not.
+        let url = std::env::var(STATE_URL_VAR)
+            .ok()
+            .or_else(|| config.cluster.redis_url.clone());
+        let objects = Arc::new(RedisObjects::new(url));
+        let code = match serve(socket, config.storage.clone(), objects) {
             Ok(()) => 0,
             Err(error) => {
                 eprintln!(

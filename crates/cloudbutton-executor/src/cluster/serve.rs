@@ -10,13 +10,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use cloudbutton_cluster::wire::{FromProgram, ToProgram, read_frame, write_frame};
+use cloudbutton_state::Store;
 use cloudbutton_storage::StorageOptions;
 
 use super::execute::execute;
 use crate::permissions::{PERMISSIONS_VAR, Permissions, set_permissions};
 
 /// Serves the worker listening at `socket` until it hangs up.
-pub(crate) fn serve(socket: &Path, storage: StorageOptions) -> std::io::Result<()> {
+pub(crate) fn serve(
+    socket: &Path,
+    storage: StorageOptions,
+    objects: Arc<dyn Store>,
+) -> std::io::Result<()> {
     // Grant the tasks no more than the worker that started this program.
     if let Some(value) = std::env::var_os(PERMISSIONS_VAR) {
         let granted = Permissions::from_env(&value.to_string_lossy())
@@ -35,10 +40,11 @@ pub(crate) fn serve(socket: &Path, storage: StorageOptions) -> std::io::Result<(
                 let cancelled = Arc::new(AtomicBool::new(false));
                 running.lock().unwrap().insert(task.id, cancelled.clone());
                 let (writer, storage, running) = (writer.clone(), storage.clone(), running.clone());
+                let objects = objects.clone();
                 std::thread::Builder::new()
                     .name("task".to_owned())
                     .spawn(move || {
-                        let report = execute(&task, &cancelled, &storage);
+                        let report = execute(&task, &cancelled, &storage, &objects);
                         running.lock().unwrap().remove(&task.id);
                         let reply = FromProgram::Finished {
                             id: task.id,

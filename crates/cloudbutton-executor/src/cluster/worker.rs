@@ -19,11 +19,13 @@ use cloudbutton_cluster::{
     Commit, Delivery, QueueConfig, QueueError, Renewal, SharedStore, TaskQueue, redact_url,
     result_key,
 };
+use cloudbutton_state::Store;
 use cloudbutton_storage::{StorageError, StorageOptions};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
 use super::execute::execute;
 use super::host::ProgramHosts;
+use super::objects::RedisObjects;
 use crate::config::Config;
 use crate::permissions::{Permissions, set_permissions};
 
@@ -251,6 +253,8 @@ struct Worker {
     /// run here, without starting a program.
     own_program: Option<String>,
     storage: Arc<StorageOptions>,
+    /// The jobs' shared objects, in the queue's Redis server.
+    objects: Arc<dyn Store>,
     in_flight: Mutex<HashMap<(String, u32, u32), Flight>>,
     /// Set by SIGTERM or SIGINT: take no more tasks.
     stopping: Arc<AtomicBool>,
@@ -311,11 +315,13 @@ impl Worker {
             }
             (Some(shared), _) => {
                 let cache = ProgramCache::new(options.cache_dir.clone(), shared.clone());
-                Some(ProgramHosts::new(cache).map_err(|error| {
-                    WorkerError::Invalid(format!(
-                        "cannot make a directory for program sockets: {error}"
-                    ))
-                })?)
+                Some(
+                    ProgramHosts::new(cache, options.redis_url.clone()).map_err(|error| {
+                        WorkerError::Invalid(format!(
+                            "cannot make a directory for program sockets: {error}"
+                        ))
+                    })?,
+                )
             }
         };
         // Counted among the live workers from the start.
@@ -323,6 +329,7 @@ impl Worker {
         Ok(Worker {
             own_program: current_program().ok().map(|(_, hash)| hash.clone()),
             storage: Arc::new(options.storage_options.clone()),
+            objects: Arc::new(RedisObjects::new(Some(options.redis_url.clone()))),
             options,
             queue_config,
             functions,
@@ -482,6 +489,7 @@ impl Worker {
             timeout_ms: spec.timeout_ms,
             retries: spec.retries,
             backoff_ms: spec.backoff_ms,
+            state_scope: spec.state_scope.clone(),
         };
         let mut report = match &spec.program {
             Some(program) if self.own_program.as_ref() != Some(&program.hash) => {
@@ -498,7 +506,7 @@ impl Worker {
                     }
                 }
             }
-            _ => execute(&task, cancelled, &self.storage),
+            _ => execute(&task, cancelled, &self.storage, &self.objects),
         };
         report.outcome = self.place_output(delivery, &spec, report.outcome);
         report
