@@ -5,7 +5,7 @@
 #   scripts/build-wasm.sh [OUT_DIR]
 #
 #   wordcount.wasm  merge.wasm  probe.wasm    WASI commands
-#   linecount.wasm                            a reactor on the CloudButton ABI
+#   linecount.wasm  montecarlo.wasm           reactors on the CloudButton ABI
 #
 # The compiler is Debian's clang with lld and wasi-libc, and compiler-rt's
 # wasm32 builtins. If they are missing and this runs as root, they are
@@ -20,7 +20,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 PACKAGES=(clang lld wasi-libc libclang-rt-14-dev-wasm32)
 COMMANDS=(wordcount merge probe)
-REACTORS=(linecount)
+REACTORS=(linecount montecarlo)
 CFLAGS=(--target=wasm32-wasi -O2 -Wall -Wextra -I sdk/c
     # The name section stays, so that traps show function names.
     -Xlinker --strip-debug)

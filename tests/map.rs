@@ -521,3 +521,66 @@ fn a_reader_that_goes_away_stops_the_job_quietly() {
         "{started} of {tasks} tasks ran after the reader left"
     );
 }
+
+/// SplitMix64, as `examples/wasm/c/montecarlo.c` samples its points.
+fn montecarlo_hits(index: u64, samples: u64) -> u64 {
+    let mut state = index;
+    let mut next_unit = || {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        ((z ^ (z >> 31)) >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+    };
+    (0..samples)
+        .filter(|_| {
+            let (x, y) = (next_unit(), next_unit());
+            x * x + y * y < 1.0
+        })
+        .count() as u64
+}
+
+#[test]
+fn wasm_tasks_pool_counts_in_shared_state_and_meet_at_a_barrier() {
+    const TASKS: u64 = 4;
+    const SAMPLES: u64 = 200_000;
+    let dir = tempfile::tempdir().unwrap();
+    for index in 0..TASKS {
+        fs::write(
+            dir.path().join(format!("task-{index}")),
+            format!("{index} {TASKS} {SAMPLES}\n"),
+        )
+        .unwrap();
+    }
+    let output = run(cloudbutton()
+        .env("CLOUDBUTTON_WORKERS", TASKS.to_string())
+        .arg("map")
+        .arg(module("montecarlo.wasm"))
+        .arg("--input")
+        .arg(dir.path())
+        .args(["--timeout", "60s"]));
+
+    let hits: u64 = (0..TASKS)
+        .map(|index| montecarlo_hits(index, SAMPLES))
+        .sum();
+    let expected = format!(
+        "pi ~ {:.6} from {} samples in {TASKS} tasks\n",
+        4.0 * hits as f64 / (TASKS * SAMPLES) as f64,
+        TASKS * SAMPLES
+    );
+    assert_eq!(text(&output.stdout), expected);
+
+    // With fewer threads than parties the barrier cannot open: the tasks
+    // that arrived fail at their time limit, naming the barrier's wait.
+    let stuck = fails(
+        cloudbutton()
+            .env("CLOUDBUTTON_WORKERS", "2")
+            .arg("map")
+            .arg(module("montecarlo.wasm"))
+            .arg("--input")
+            .arg(dir.path())
+            .args(["--timeout", "1s", "-q"]),
+    );
+    let error = text(&stuck.stderr);
+    assert!(error.contains("time limit"), "{error}");
+}

@@ -645,3 +645,46 @@ fn map_runs_commands_and_modules_on_workers_within_their_permissions() {
         "{error}"
     );
 }
+
+#[test]
+fn tasks_on_different_workers_share_state_and_meet_at_a_barrier() {
+    // Four montecarlo.wasm tasks, on two workers of two slots each, pool
+    // their counts in shared state in Redis and wait for each other at a
+    // barrier; the estimate must equal the local run's, which tests/map.rs
+    // checks against a count made without CloudButton.
+    let dir = tempfile::tempdir().unwrap();
+    for index in 0..4 {
+        fs::write(
+            dir.path().join(format!("task-{index}")),
+            format!("{index} 4 100000\n"),
+        )
+        .unwrap();
+    }
+    let map = |command: &mut Command| {
+        run(command
+            .arg("map")
+            .arg(wasm_example("montecarlo.wasm"))
+            .arg("--input")
+            .arg(dir.path())
+            .args(["--timeout", "60s"]))
+    };
+    let local = map(Command::new(env!("CARGO_BIN_EXE_cloudbutton"))
+        .env("CLOUDBUTTON_WORKERS", "4")
+        .env("CLOUDBUTTON_PROGRESS", "never")
+        .env_remove("CLOUDBUTTON_BACKEND")
+        .env_remove("CLOUDBUTTON_CONFIG"));
+    assert!(
+        text(&local.stdout).starts_with("pi ~ 3.1"),
+        "{}",
+        text(&local.stdout)
+    );
+
+    let mut cluster = Cluster::new(&redis_url());
+    for _ in 0..2 {
+        cluster.start_worker(&["--concurrency", "2"]);
+    }
+    // Two slots per worker: the barrier of four opens only if both
+    // workers ran tasks at once.
+    let remote = map(&mut cluster.cli());
+    assert_eq!(text(&remote.stdout), text(&local.stdout));
+}

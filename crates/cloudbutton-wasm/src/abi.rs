@@ -14,6 +14,9 @@
 //! functions are linked for WASI commands too. A range outside the guest's
 //! memory traps in `output_write`, `log` and `set_error`: those are bugs
 //! that must not pass silently.
+//!
+//! The same module holds the calls on the job's shared objects (counters,
+//! maps, barriers and the rest), in `state_abi/`.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -161,15 +164,15 @@ pub(crate) fn add_to_linker(linker: &mut Linker<TaskState>) -> wasmtime::Result<
     Ok(())
 }
 
-fn memory(caller: &mut Caller<'_, TaskState>) -> Option<wasmtime::Memory> {
+pub(crate) fn memory(caller: &mut Caller<'_, TaskState>) -> Option<wasmtime::Memory> {
     caller.get_export("memory").and_then(Extern::into_memory)
 }
 
-fn no_memory() -> wasmtime::Error {
+pub(crate) fn no_memory() -> wasmtime::Error {
     wasmtime::Error::msg("the module exports no `memory` for the cloudbutton host functions")
 }
 
-fn bad_range(function: &str, ptr: i32, len: i32, size: usize) -> wasmtime::Error {
+pub(crate) fn bad_range(function: &str, ptr: i32, len: i32, size: usize) -> wasmtime::Error {
     wasmtime::Error::msg(format!(
         "{function} was given {len} bytes at {ptr}, outside the guest's {size} bytes of memory",
         ptr = ptr as u32,
@@ -178,12 +181,12 @@ fn bad_range(function: &str, ptr: i32, len: i32, size: usize) -> wasmtime::Error
 
 /// The bytes `ptr..ptr + len` of guest memory, if they lie within it; a
 /// pointer is an unsigned 32-bit address.
-fn guest_range(data: &[u8], ptr: i32, len: i32) -> Option<&[u8]> {
+pub(crate) fn guest_range(data: &[u8], ptr: i32, len: i32) -> Option<&[u8]> {
     let (start, end) = bounds(ptr, len)?;
     data.get(start..end)
 }
 
-fn guest_range_mut(data: &mut [u8], ptr: i32, len: i32) -> Option<&mut [u8]> {
+pub(crate) fn guest_range_mut(data: &mut [u8], ptr: i32, len: i32) -> Option<&mut [u8]> {
     let (start, end) = bounds(ptr, len)?;
     data.get_mut(start..end)
 }

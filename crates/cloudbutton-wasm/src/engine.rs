@@ -14,6 +14,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, Linker, PoolingAlloca
 use crate::abi;
 use crate::cache::ModuleCache;
 use crate::run::TaskState;
+use crate::state_abi;
 
 /// How often the epoch advances: the resolution of time limits and of
 /// reacting to a cancelled job.
@@ -92,6 +93,7 @@ impl WasmEngine {
             .map_err(|error| format!("cannot start the WebAssembly engine: {error:#}"))?;
         let mut linker = Linker::new(&engine);
         abi::add_to_linker(&mut linker)
+            .and_then(|()| state_abi::add_to_linker(&mut linker))
             .and_then(|()| {
                 wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |state: &mut TaskState| {
                     state.wasi()

@@ -9,6 +9,11 @@
 //!   to the log, and `proc_exit` with a code other than 0 fails the task.
 //!   A reactor (exports `cloudbutton_run`) uses the small host interface
 //!   of [`abi`] instead, and need not import WASI at all.
+//! - **Shared state.** Host calls of the same interface reach the job's
+//!   shared objects ([`TaskContext::state`](cloudbutton_executor::TaskContext::state)):
+//!   counters, sums, maps, lists, blobs, barriers, futures, latches and
+//!   semaphores. Map, list and future values are the guest's raw bytes;
+//!   `docs/wasm-abi.md` says how a driver reads them.
 //! - **A sandbox.** The guest sees only the job's arguments and
 //!   environment, no file system unless the job grants a directory (which
 //!   the worker's [permissions](cloudbutton_executor::permissions) must
@@ -50,7 +55,10 @@
 //! Limits: a task's input is read whole into memory before the module
 //! starts, and its output is held whole until it ends. A guest blocked in
 //! a host call (such as a long WASI `poll_oneoff` sleep) is interrupted
-//! only when it returns to WebAssembly.
+//! only when it returns to WebAssembly; the state calls that wait (a
+//! barrier, a future, a latch, a semaphore) are the exception, as they
+//! wait at most the task's remaining time and notice a cancelled job
+//! within 100 ms.
 
 pub mod abi;
 mod cache;
@@ -61,6 +69,7 @@ mod module;
 mod prepare;
 mod run;
 mod spec;
+mod state_abi;
 mod wasi;
 
 pub use cache::CACHE_DIR_VAR;

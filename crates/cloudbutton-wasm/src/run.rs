@@ -18,6 +18,7 @@ use crate::engine;
 use crate::error::{TaskFailure, WasmError};
 use crate::module::{Kind, LoadedModule};
 use crate::spec::WasmTask;
+use crate::state_abi::TaskObjects;
 use crate::wasi::{self, StderrLog};
 
 /// Backtraces with more frames than this stay out of error messages.
@@ -26,10 +27,13 @@ const MAX_BACKTRACE_FRAMES: usize = 10;
 /// The data of a task's store.
 pub(crate) struct TaskState {
     pub(crate) io: HostIo,
+    /// The job's shared objects, for the state calls.
+    pub(crate) objects: TaskObjects,
     limits: MemoryLimit,
     wasi: Option<WasiP1Ctx>,
-    /// Why the epoch callback interrupted the guest.
-    stopped: Option<TaskFailure>,
+    /// Why the epoch callback, or a waiting state call, interrupted the
+    /// guest.
+    pub(crate) stopped: Option<TaskFailure>,
 }
 
 impl TaskState {
@@ -116,7 +120,11 @@ pub(crate) fn run(task: WasmTask, ctx: &TaskContext) -> Result<Vec<u8>, WasmErro
         (None, None)
     };
 
+    // The epoch callback and the waiting state calls share one deadline.
+    let limit = spec.timeout_ms.map(Duration::from_millis);
+    let deadline = limit.map(|limit| Instant::now() + limit);
     let state = TaskState {
+        objects: TaskObjects::new(ctx.state().clone(), stop.clone(), deadline.zip(limit)),
         io: HostIo {
             task: ctx.index(),
             module: loaded.label.clone(),
@@ -142,8 +150,6 @@ pub(crate) fn run(task: WasmTask, ctx: &TaskContext) -> Result<Vec<u8>, WasmErro
 
     // Every epoch tick, stop the guest if the job was cancelled or its time
     // is up; otherwise let it run to the next tick.
-    let limit = spec.timeout_ms.map(Duration::from_millis);
-    let deadline = limit.map(|limit| Instant::now() + limit);
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(move |mut store| {
         let stopped = if let Some(reason) = stop.reason() {

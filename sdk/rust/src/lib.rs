@@ -1,7 +1,7 @@
 //! Write CloudButton WebAssembly functions in Rust.
 //!
 //! A function is a module that imports CloudButton's host interface (module
-//! `cloudbutton`, ABI version 1, described in `docs/wasm-abi.md`) and exports
+//! `cloudbutton`, ABI version 2, described in `docs/wasm-abi.md`) and exports
 //! `cloudbutton_run`. This crate wraps the imports in safe functions and
 //! defines the export with [`run!`]:
 //!
@@ -17,16 +17,19 @@
 //! 1.78). The example is `examples/wasm/rust/wordcount`.
 //!
 //! The host interface is small on purpose: the task's input, its output, a
-//! log and a failure message. The run function can also use the parts of the
-//! standard library that WASI preview 1 supports (clocks, random numbers,
-//! environment variables and arguments, standard error); files only inside
-//! a directory the job grants, and no network.
+//! log, a failure message, and the job's shared state ([`state`]: counters,
+//! maps, barriers and the rest). The run function can also use the parts of
+//! the standard library that WASI preview 1 supports (clocks, random
+//! numbers, environment variables and arguments, standard error); files
+//! only inside a directory the job grants, and no network.
 
 use std::fmt;
 use std::io;
 
+pub mod state;
+
 /// The version of the host interface this crate speaks.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 
 /// The host's functions, as imported. Every pointer is an offset into the
 /// module's own memory; the host checks each range before it touches it.
