@@ -688,3 +688,43 @@ fn tasks_on_different_workers_share_state_and_meet_at_a_barrier() {
     let remote = map(&mut cluster.cli());
     assert_eq!(text(&remote.stdout), text(&local.stdout));
 }
+
+#[test]
+fn kmeans_published_to_workers_equals_its_one_thread_reference() {
+    // The example is published to the workers and started there as a task
+    // server: its tasks reach the job's objects in Redis through the URL
+    // that the worker passes on. Four tasks on two workers of two slots.
+    let data = root().join("data/fetched/fashion-mnist");
+    assert!(
+        data.join("train-images-idx3-ubyte").exists(),
+        "{} is missing: run scripts/fetch-data.sh fashion-mnist (scripts/test.sh does)",
+        data.display()
+    );
+    let settings = ["--max-iterations", "3", "--json"];
+    let mut cluster = Cluster::new(&redis_url());
+    for _ in 0..2 {
+        cluster.start_worker(&["--concurrency", "2", "--allow-program", "any"]);
+    }
+    let parallel = run(cluster
+        .driver("kmeans")
+        .arg("--data")
+        .arg(&data)
+        .args(["--tasks", "4"])
+        .args(settings));
+    let reference = run(Command::new(example("kmeans"))
+        .arg("--data")
+        .arg(&data)
+        .arg("--reference")
+        .args(settings));
+    let parse = |output: &Output| -> serde_json::Value {
+        serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|error| panic!("no JSON ({error}): {}", text(&output.stdout)))
+    };
+    let (parallel, reference) = (parse(&parallel), parse(&reference));
+    assert_eq!(parallel["tasks"], 4);
+    assert_eq!(parallel["iterations"], 3);
+    // Exact sums, so the centroids agree to the last bit.
+    for field in ["iterations", "sizes", "classes", "centroids"] {
+        assert_eq!(parallel[field], reference[field], "{field} differ");
+    }
+}
