@@ -135,6 +135,9 @@ pub enum ExecutorError {
     /// A reducer per object was asked for an input that has no objects.
     #[error("a reducer per object needs storage locations as input, not a list of values")]
     ReduceByObjectNeedsObjects,
+    /// A reduce by key was asked for no reducers.
+    #[error("a reduce by key needs at least one reducer")]
+    NoReducers,
     /// The configuration is invalid.
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),

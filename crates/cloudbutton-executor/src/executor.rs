@@ -313,7 +313,7 @@ impl FunctionExecutor {
         job.get_result()
     }
 
-    fn input_settings(&self) -> InputSettings {
+    pub(crate) fn input_settings(&self) -> InputSettings {
         InputSettings {
             default_chunk_size: self.config.partition.chunk_size.as_u64(),
             storage: (*self.storage).clone(),
@@ -328,7 +328,7 @@ impl FunctionExecutor {
         }
     }
 
-    fn job<I, O>(
+    pub(crate) fn job<I, O>(
         &self,
         function: Function<I, O>,
         inputs: Vec<(Option<I>, InputDescription)>,

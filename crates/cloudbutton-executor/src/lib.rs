@@ -17,6 +17,7 @@ mod error;
 mod executor;
 mod function;
 mod future;
+mod group_by;
 mod input;
 mod job;
 mod job_state;
@@ -39,6 +40,7 @@ pub use error::{ExecutorError, FailureKind, InputDescription, JobError, TaskErro
 pub use executor::{FunctionExecutor, ReduceBy};
 pub use function::{FnError, FnResult, Function, Registration, lookup, registered_names};
 pub use future::TaskFuture;
+pub use group_by::Groups;
 pub use input::{InputSettings, ObjectInput, TaskInputs, Wrapped, wrap};
 pub use job::Job;
 pub use payload::Payload;
