@@ -120,3 +120,40 @@ fn a_state_error_fails_the_task_and_names_the_object() {
     assert!(message.contains("barrier `meet`"), "{message}");
     assert!(message.contains("still waiting"), "{message}");
 }
+
+fn wait_forever(_: (), ctx: &TaskContext) -> FnResult<u64> {
+    Ok(ctx.state().barrier("nobody-else", 2).wait()?)
+}
+static WAIT_FOREVER: Function<(), u64> = Function::new("state-tests::wait-forever", wait_forever);
+cloudbutton::register!(WAIT_FOREVER);
+
+#[test]
+fn a_task_waiting_at_a_barrier_ends_with_its_job() {
+    // Past its timeout, the waiting task fails instead of holding its
+    // thread at the barrier for good.
+    let mut executor = executor();
+    executor.set_timeout(Some(Duration::from_millis(300)));
+    let error = executor
+        .map(&WAIT_FOREVER, vec![()])
+        .unwrap()
+        .get_result()
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("timeout") || error.to_string().contains("timed out"),
+        "{error}"
+    );
+
+    // Cancelled, it stops waiting within about a second and leaves the
+    // barrier: a party arriving later waits alone.
+    let executor = self::executor();
+    let job = executor.map(&WAIT_FOREVER, vec![()]).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    job.cancel();
+    std::thread::sleep(Duration::from_millis(2500));
+    let alone = executor
+        .state()
+        .barrier("nobody-else", 2)
+        .wait_timeout(Duration::from_millis(100))
+        .unwrap_err();
+    assert!(alone.to_string().contains("still waiting"), "{alone}");
+}

@@ -30,6 +30,13 @@ impl TaskContext {
         storage: Arc<StorageOptions>,
         state: State,
     ) -> Self {
+        // Waits on shared objects end with the task: a cancelled job or a
+        // task past its timeout does not leave a thread at a barrier.
+        let stop = StopSignal {
+            cancelled: cancelled.clone(),
+            overrun: overrun.clone(),
+        };
+        let state = state.with_interrupt(Arc::new(move || stop.reason()));
         Self {
             index,
             attempt,
@@ -100,7 +107,9 @@ impl TaskContext {
 
     /// The job's shared objects: counters, maps, barriers and the rest,
     /// the same ones every other task of the job and the driver see (see
-    /// [`FunctionExecutor::state`](crate::FunctionExecutor::state)).
+    /// [`FunctionExecutor::state`](crate::FunctionExecutor::state)). Its
+    /// waits end with `StateError::Interrupted` within a second of the job
+    /// being cancelled or the task passing its timeout.
     pub fn state(&self) -> &State {
         &self.state
     }

@@ -11,6 +11,14 @@ pub enum StateError {
     #[error("{object}: still waiting after {}", humanize(*after))]
     Timeout { object: String, after: Duration },
 
+    /// A wait given up because the task should stop: its job was
+    /// cancelled or it ran past its timeout (see `State::with_interrupt`).
+    #[error("{object}: stopped waiting: {reason}")]
+    Interrupted {
+        object: String,
+        reason: &'static str,
+    },
+
     /// Two handles disagree on how the object was made: a barrier opened
     /// for 4 parties and then for 3, a latch created with two counts.
     #[error("{object}: {message}")]

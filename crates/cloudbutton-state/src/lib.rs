@@ -39,5 +39,5 @@ pub use error::StateError;
 pub use memory::MemoryStore;
 pub use objects::{Barrier, Blob, Counter, Latch, List, Map, Promise, Semaphore, Sum};
 pub use op::{Key, Kind, Op, Reply};
-pub use state::State;
+pub use state::{Interrupt, State};
 pub use store::{Store, Update};

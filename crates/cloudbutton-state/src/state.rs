@@ -33,7 +33,12 @@ use crate::store::Store;
 pub struct State {
     store: Arc<dyn Store>,
     scope: Arc<str>,
+    interrupt: Option<Interrupt>,
 }
+
+/// Tells a waiting handle why it should give up, if it should: see
+/// [`State::with_interrupt`].
+pub type Interrupt = Arc<dyn Fn() -> Option<&'static str> + Send + Sync>;
 
 impl fmt::Debug for State {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -57,6 +62,7 @@ impl State {
         Self {
             store,
             scope: format!("job/{id:016x}").into(),
+            interrupt: None,
         }
     }
 
@@ -77,6 +83,7 @@ impl State {
         Ok(Self {
             store,
             scope: scope.into(),
+            interrupt: None,
         })
     }
 
@@ -88,7 +95,21 @@ impl State {
         Ok(Self {
             store: self.store.clone(),
             scope: format!("ns/{name}").into(),
+            interrupt: self.interrupt.clone(),
         })
+    }
+
+    /// The same scope, whose handles' waits also end when `interrupt`
+    /// gives a reason: they wake at least once a second to ask it, and
+    /// then fail with [`StateError::Interrupted`]. A task's state has one
+    /// that reports a cancelled job or a task past its timeout, so that a
+    /// task waiting at a barrier for a party that will never come ends with
+    /// its job.
+    pub fn with_interrupt(&self, interrupt: Interrupt) -> Self {
+        Self {
+            interrupt: Some(interrupt),
+            ..self.clone()
+        }
     }
 
     /// The scope, such as `job/3f0c9a1e52b7d804` or `ns/models`.
@@ -166,6 +187,7 @@ impl State {
     fn key(&self, kind: Kind, name: &str) -> Handle {
         Handle {
             store: self.store.clone(),
+            interrupt: self.interrupt.clone(),
             key: Key {
                 scope: self.scope.clone(),
                 kind,
@@ -180,6 +202,7 @@ impl State {
 pub(crate) struct Handle {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) key: Key,
+    pub(crate) interrupt: Option<Interrupt>,
 }
 
 impl fmt::Debug for Handle {

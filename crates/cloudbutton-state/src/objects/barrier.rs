@@ -41,10 +41,11 @@ impl Barrier {
                 message: "a barrier needs at least 1 party".to_owned(),
             });
         }
-        let round = self.handle.int(Op::BarrierWait {
-            parties: self.parties,
-            timeout,
-        })?;
+        let parties = self.parties;
+        let reply = self
+            .handle
+            .wait(timeout, |timeout| Op::BarrierWait { parties, timeout })?;
+        let round = self.handle.as_int(reply)?;
         Ok(round.max(0) as u64)
     }
 

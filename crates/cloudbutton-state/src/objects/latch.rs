@@ -31,18 +31,20 @@ impl Latch {
 
     /// Waits until the count reaches 0.
     pub fn wait(&self) -> Result<(), StateError> {
-        self.handle.unit(Op::LatchWait {
-            count: self.count,
-            timeout: None,
-        })
+        self.wait_with(None)
     }
 
     /// Like [`wait`](Self::wait), for at most `timeout`.
     pub fn wait_timeout(&self, timeout: Duration) -> Result<(), StateError> {
-        self.handle.unit(Op::LatchWait {
-            count: self.count,
-            timeout: Some(timeout),
-        })
+        self.wait_with(Some(timeout))
+    }
+
+    fn wait_with(&self, timeout: Option<Duration>) -> Result<(), StateError> {
+        let count = self.count;
+        let reply = self
+            .handle
+            .wait(timeout, |timeout| Op::LatchWait { count, timeout })?;
+        self.handle.as_unit(reply)
     }
 
     /// Removes the latch; true if it existed.

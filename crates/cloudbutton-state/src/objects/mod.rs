@@ -22,6 +22,13 @@ pub use promise::Promise;
 pub use semaphore::Semaphore;
 pub use sum::Sum;
 
+/// How often a wait with an interrupt asks it whether to give up. On Redis
+/// each slice costs the wait a new registration (a barrier party withdraws
+/// and arrives again), so slices are long.
+const INTERRUPT_CHECK: Duration = Duration::from_secs(1);
+
+use std::time::{Duration, Instant};
+
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -36,7 +43,11 @@ impl Handle {
     }
 
     pub(crate) fn int(&self, op: Op) -> Result<i64, StateError> {
-        match self.apply(op)? {
+        self.as_int(self.apply(op)?)
+    }
+
+    pub(crate) fn as_int(&self, reply: Reply) -> Result<i64, StateError> {
+        match reply {
             Reply::Int(value) => Ok(value),
             other => Err(unexpected(&self.key, "an integer", &other)),
         }
@@ -57,16 +68,59 @@ impl Handle {
     }
 
     pub(crate) fn unit(&self, op: Op) -> Result<(), StateError> {
-        match self.apply(op)? {
+        self.as_unit(self.apply(op)?)
+    }
+
+    pub(crate) fn as_unit(&self, reply: Reply) -> Result<(), StateError> {
+        match reply {
             Reply::Unit => Ok(()),
             other => Err(unexpected(&self.key, "nothing", &other)),
         }
     }
 
     pub(crate) fn value(&self, op: Op) -> Result<Option<Vec<u8>>, StateError> {
-        match self.apply(op)? {
+        self.as_value(self.apply(op)?)
+    }
+
+    pub(crate) fn as_value(&self, reply: Reply) -> Result<Option<Vec<u8>>, StateError> {
+        match reply {
             Reply::Value(value) => Ok(value),
             other => Err(unexpected(&self.key, "a value", &other)),
+        }
+    }
+
+    /// Applies the waiting operation `op(timeout)`. With an interrupt, the
+    /// wait is cut into slices of at most [`INTERRUPT_CHECK`], asking the
+    /// interrupt between them; each slice still ends the moment the store
+    /// wakes it.
+    pub(crate) fn wait(
+        &self,
+        timeout: Option<Duration>,
+        op: impl Fn(Option<Duration>) -> Op,
+    ) -> Result<Reply, StateError> {
+        let Some(interrupt) = &self.interrupt else {
+            return self.apply(op(timeout));
+        };
+        let deadline = timeout.map(|timeout| Instant::now() + timeout);
+        loop {
+            let left = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
+            let slice = left.map_or(INTERRUPT_CHECK, |left| left.min(INTERRUPT_CHECK));
+            match self.apply(op(Some(slice))) {
+                Err(StateError::Timeout { .. }) => {}
+                done => return done,
+            }
+            if let Some(reason) = interrupt() {
+                return Err(StateError::Interrupted {
+                    object: self.key.to_string(),
+                    reason,
+                });
+            }
+            if left.is_some_and(|left| left <= slice) {
+                return Err(StateError::Timeout {
+                    object: self.key.to_string(),
+                    after: timeout.unwrap_or_default(),
+                });
+            }
         }
     }
 

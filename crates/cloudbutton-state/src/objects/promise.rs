@@ -71,10 +71,10 @@ where
     }
 
     fn get_with(&self, timeout: Option<Duration>) -> Result<T, StateError> {
-        let bytes = self
+        let reply = self
             .handle
-            .value(Op::FutureGet { timeout })?
-            .unwrap_or_default();
+            .wait(timeout, |timeout| Op::FutureGet { timeout })?;
+        let bytes = self.handle.as_value(reply)?.unwrap_or_default();
         self.handle.decode(&bytes)
     }
 }

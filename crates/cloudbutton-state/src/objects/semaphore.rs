@@ -19,21 +19,23 @@ impl Semaphore {
 
     /// Takes `permits`, waiting until that many are available.
     pub fn acquire(&self, permits: u32) -> Result<(), StateError> {
-        self.handle.unit(Op::SemaphoreAcquire {
-            permits,
-            initial: self.initial,
-            timeout: None,
-        })
+        self.acquire_with(permits, None)
     }
 
     /// Like [`acquire`](Self::acquire), for at most `timeout`; on timeout
     /// nothing is taken.
     pub fn acquire_timeout(&self, permits: u32, timeout: Duration) -> Result<(), StateError> {
-        self.handle.unit(Op::SemaphoreAcquire {
+        self.acquire_with(permits, Some(timeout))
+    }
+
+    fn acquire_with(&self, permits: u32, timeout: Option<Duration>) -> Result<(), StateError> {
+        let initial = self.initial;
+        let reply = self.handle.wait(timeout, |timeout| Op::SemaphoreAcquire {
             permits,
-            initial: self.initial,
-            timeout: Some(timeout),
-        })
+            initial,
+            timeout,
+        })?;
+        self.handle.as_unit(reply)
     }
 
     /// Takes `permits` if they are available now; true if taken.

@@ -65,6 +65,7 @@ suite!(
     waits::semaphore_bounds_concurrency,
     waits::semaphore_try_and_timeout,
     waits::latch_opens_at_zero,
+    waits::interrupt_ends_every_wait,
     linearizable::counter_add_and_get,
     linearizable::counter_compare_and_set_loop,
     linearizable::map_put_chain,

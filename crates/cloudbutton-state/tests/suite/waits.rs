@@ -179,3 +179,57 @@ pub fn latch_opens_at_zero(state: &State) {
     }
     latch.wait().unwrap();
 }
+
+pub fn interrupt_ends_every_wait(state: &State) {
+    use std::sync::atomic::AtomicBool;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let state = state.with_interrupt(Arc::new(move || {
+        flag.load(Ordering::SeqCst)
+            .then_some("the job was cancelled")
+    }));
+    let waits: Vec<thread::JoinHandle<Result<(), StateError>>> = vec![
+        {
+            let barrier = state.barrier("never-full", 3);
+            thread::spawn(move || barrier.wait().map(drop))
+        },
+        {
+            let future = state.future::<u8>("never-set");
+            thread::spawn(move || future.get().map(drop))
+        },
+        {
+            let semaphore = state.semaphore("empty", 0);
+            thread::spawn(move || semaphore.acquire(1))
+        },
+        {
+            let latch = state.latch("closed", 1);
+            thread::spawn(move || latch.wait_timeout(PATIENCE))
+        },
+    ];
+    thread::sleep(Duration::from_millis(300));
+    stop.store(true, Ordering::SeqCst);
+    for wait in waits {
+        let error = wait.join().unwrap().unwrap_err();
+        assert!(matches!(error, StateError::Interrupted { .. }), "{error:?}");
+        assert!(
+            error.to_string().contains("the job was cancelled"),
+            "{error}"
+        );
+    }
+    // The barrier party that gave up is not counted.
+    let barrier = state.barrier("never-full", 3);
+    stop.store(false, Ordering::SeqCst);
+    let others: Vec<_> = (0..2)
+        .map(|_| {
+            let barrier = barrier.clone();
+            thread::spawn(move || barrier.wait_timeout(PATIENCE).unwrap())
+        })
+        .collect();
+    // Had the interrupted party stayed, the two threads would fill round 0
+    // without this call, which would then wait alone in round 1.
+    assert_eq!(barrier.wait_timeout(PATIENCE).unwrap(), 0);
+    for other in others {
+        assert_eq!(other.join().unwrap(), 0);
+    }
+}
