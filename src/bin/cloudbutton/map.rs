@@ -4,6 +4,7 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -132,10 +133,24 @@ enum Program {
     Command(CommandSpec),
 }
 
+/// The signal that interrupted this program, once one has.
+static INTERRUPTED: AtomicI32 = AtomicI32::new(0);
+
 /// Runs the map (and reduce) job and writes its output.
 pub fn run(args: MapArgs) -> Result<()> {
     check_kinds(&args)?;
     stop_commands_on_signals()?;
+    let outcome = run_job(args);
+    // Killing the commands fails their tasks: that failure is the signal's
+    // doing, so exit as the signal would have, not with the job's error.
+    let signal = INTERRUPTED.load(Ordering::SeqCst);
+    if signal != 0 {
+        std::process::exit(128 + signal);
+    }
+    outcome
+}
+
+fn run_job(args: MapArgs) -> Result<()> {
     let mut config = Config::load()?;
     if let Some(retries) = args.retries {
         config.executor.retries = retries;
@@ -231,6 +246,7 @@ fn stop_commands_on_signals() -> Result<()> {
         .name("signals".to_owned())
         .spawn(move || {
             if let Some(signal) = signals.forever().next() {
+                INTERRUPTED.store(signal, Ordering::SeqCst);
                 cloudbutton::command::kill_running();
                 std::process::exit(128 + signal);
             }
