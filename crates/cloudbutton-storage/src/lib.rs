@@ -7,7 +7,8 @@
 //!   objects, asynchronously.
 //! - [`block_on`] runs that async API from plain threads, on a process-wide
 //!   [`runtime`]; [`RangeReader`] is a blocking reader of a byte range that
-//!   fetches it window by window.
+//!   fetches it window by window, and [`ObjectWriter`] a blocking writer
+//!   that streams one object in parts.
 //!
 //! ```
 //! use bytes::Bytes;
@@ -34,6 +35,7 @@ mod range_reader;
 mod runtime;
 mod store;
 mod upload;
+mod writer;
 
 pub use error::StorageError;
 pub use location::{Location, Selector};
@@ -42,3 +44,4 @@ pub use range_reader::RangeReader;
 pub use runtime::{block_on, runtime};
 pub use store::{ObjectInfo, Storage};
 pub use upload::MULTIPART_THRESHOLD;
+pub use writer::ObjectWriter;
