@@ -29,7 +29,8 @@
 //!
 //! The parts live in their own crates, re-exported here: [`executor`],
 //! [`storage`] and [`partition`]; [`wasm`] and [`command`] run WebAssembly
-//! modules and commands as functions.
+//! modules and commands as functions; [`shuffle`] holds the record formats
+//! of sorting and the sort benchmark's generator and validator.
 
 pub mod logging;
 pub mod pi;
@@ -39,6 +40,7 @@ pub mod text;
 pub use cloudbutton_command as command;
 pub use cloudbutton_executor as executor;
 pub use cloudbutton_partition as partition;
+pub use cloudbutton_shuffle as shuffle;
 pub use cloudbutton_state as state;
 pub use cloudbutton_storage as storage;
 pub use cloudbutton_wasm as wasm;

@@ -6,8 +6,11 @@
 //! command exit with status 1; a misuse of the command line itself (an unknown
 //! flag, a missing argument) exits with status 2, as usual.
 
+mod gensort;
 mod map;
+mod sort;
 mod storage;
+mod valsort;
 mod worker;
 
 use std::process::ExitCode;
@@ -34,11 +37,17 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Generate sort benchmark records (sortbenchmark.org's gensort).
+    Gensort(gensort::GensortArgs),
     /// Run a WebAssembly module or a command on every chunk of the input.
     Map(map::MapArgs),
+    /// Sort records by key, in parallel and within a memory bound.
+    Sort(sort::SortArgs),
     /// List, upload, download and delete objects.
     #[command(subcommand)]
     Storage(storage::StorageCommand),
+    /// Check that records are sorted, and count and checksum them.
+    Valsort(valsort::ValsortArgs),
     /// Run tasks from a Redis queue, for drivers on any host.
     Worker(worker::WorkerArgs),
 }
@@ -47,12 +56,15 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Worker(_) => cloudbutton::logging::init_service(cli.verbose),
-        Command::Storage(_) | Command::Map(_) => cloudbutton::logging::init(cli.verbose),
+        _ => cloudbutton::logging::init(cli.verbose),
     }
 
     let outcome = match cli.command {
+        Command::Gensort(args) => gensort::run(args),
         Command::Map(args) => map::run(args),
+        Command::Sort(args) => sort::run(args),
         Command::Storage(command) => storage::run(command, cli.verbose > 0),
+        Command::Valsort(args) => valsort::run(args),
         Command::Worker(args) => worker::run(args),
     };
     match outcome {
