@@ -728,3 +728,69 @@ fn kmeans_published_to_workers_equals_its_one_thread_reference() {
         assert_eq!(parallel[field], reference[field], "{field} differ");
     }
 }
+
+#[test]
+fn a_sort_on_two_workers_passes_valsort() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, output) = (dir.path().join("in"), dir.path().join("out"));
+    let local = |args: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_cloudbutton"));
+        command
+            .args(args)
+            .env("CLOUDBUTTON_PROGRESS", "never")
+            .env_remove("CLOUDBUTTON_BACKEND")
+            .env_remove("CLOUDBUTTON_CONFIG");
+        run(&mut command)
+    };
+    local(&[
+        "gensort",
+        "50000",
+        input.to_str().unwrap(),
+        "--parts",
+        "3",
+        "-q",
+    ]);
+    let checksum =
+        text(&local(&["valsort", input.to_str().unwrap(), "--checksum-only", "-q"]).stdout)
+            .lines()
+            .find_map(|line| line.strip_prefix("Checksum: ").map(str::to_owned))
+            .expect("a checksum");
+
+    let mut cluster = Cluster::new(&redis_url());
+    for _ in 0..2 {
+        cluster.start_worker(&["--concurrency", "2"]);
+    }
+    run(cluster
+        .cli()
+        .args([
+            "sort",
+            "--format",
+            "gensort",
+            "--workers",
+            "4",
+            "-q",
+            "--input",
+        ])
+        .arg(&input)
+        .arg("--output")
+        .arg(&output));
+    let checked = local(&[
+        "valsort",
+        output.to_str().unwrap(),
+        "--expect-records",
+        "50000",
+        "--expect-checksum",
+        &checksum,
+        "-q",
+    ]);
+    assert!(
+        text(&checked.stdout).contains("SUCCESS"),
+        "{}",
+        text(&checked.stdout)
+    );
+    assert_eq!(
+        fs::read_dir(&output).unwrap().count(),
+        4,
+        "one part per reducer"
+    );
+}
