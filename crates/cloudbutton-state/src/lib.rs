@@ -38,6 +38,6 @@ pub use crate::redis::RedisStore;
 pub use error::StateError;
 pub use memory::MemoryStore;
 pub use objects::{Barrier, Blob, Counter, Latch, List, Map, Promise, Semaphore, Sum};
-pub use op::{Key, Kind, Op, Reply};
+pub use op::{Key, Kind, MAX_BLOB_LEN, Op, Reply};
 pub use state::{Interrupt, State};
 pub use store::{Store, Update};

@@ -7,7 +7,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::error::StateError;
-use crate::op::{Key, Kind, Op, Reply};
+use crate::op::{Key, Kind, MAX_BLOB_LEN, Op, Reply};
 use crate::store::{Store, Update};
 
 /// Shared objects in this process's memory.
@@ -230,6 +230,14 @@ fn apply(
         (Object::List(list), Op::ListLen) => Reply::Int(len(list.len())),
 
         (Object::Blob(blob), Op::BlobGet) => Reply::Value(blob.clone()),
+        (Object::Blob(_), Op::BlobSet(data)) if data.len() as u64 > MAX_BLOB_LEN => {
+            return Err(too_long(key, 0, data.len() as u64));
+        }
+        (Object::Blob(_), Op::BlobWrite { offset, data })
+            if offset.saturating_add(data.len() as u64) > MAX_BLOB_LEN =>
+        {
+            return Err(too_long(key, offset, data.len() as u64));
+        }
         (Object::Blob(blob), Op::BlobSet(data)) => {
             *blob = Some(data);
             Reply::Unit
@@ -482,6 +490,16 @@ fn round_number(round: u64) -> i64 {
 
 fn len(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn too_long(key: &Key, offset: u64, len: u64) -> StateError {
+    StateError::Invalid {
+        object: key.to_string(),
+        message: format!(
+            "writing {len} bytes at offset {offset} would pass the {MAX_BLOB_LEN} bytes (512 MiB) \
+             a blob may hold; split the data over several blobs"
+        ),
+    }
 }
 
 fn too_far(key: &Key, offset: u64) -> StateError {

@@ -6,6 +6,11 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The longest a blob may grow, on every store: what one Redis string can
+/// hold. A write past it is refused, so that a stray offset cannot make a
+/// store allocate terabytes.
+pub const MAX_BLOB_LEN: u64 = 512 * 1024 * 1024;
+
 /// The kinds of shared object. An object is named by its scope, kind and
 /// name together, so a counter and a map may share a name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -10,7 +10,7 @@ use crate::error::StateError;
 use crate::op::{Op, Reply};
 
 /// The longest string Redis holds, and so the longest blob.
-const MAX_BLOB: u64 = 512 * 1024 * 1024;
+const MAX_BLOB: u64 = crate::op::MAX_BLOB_LEN;
 
 /// Applies an operation on a counter, a sum, a map, a list or a blob.
 pub(super) fn apply(call: &mut Call<'_>, op: Op) -> Result<Reply, StateError> {

@@ -55,6 +55,7 @@ suite!(
     objects::map_decode_error_names_the_map,
     objects::list_appends_and_ranges,
     objects::blob_whole_and_ranged,
+    objects::blob_writes_past_the_limit_are_refused,
     objects::scopes_are_separate,
     objects::delete_removes_one_object,
     waits::barrier_holds_every_round,

@@ -176,3 +176,14 @@ pub fn delete_removes_one_object(state: &State) {
     assert_eq!(state.counter("x").get().unwrap(), 0);
     assert_eq!(state.sum("x").get().unwrap(), 1.0);
 }
+
+pub fn blob_writes_past_the_limit_are_refused(state: &State) {
+    let blob = state.blob("bounded");
+    blob.set(b"kept").unwrap();
+    for offset in [cloudbutton_state::MAX_BLOB_LEN, 1 << 40, u64::MAX - 1] {
+        let error = blob.write(offset, b"xy").unwrap_err();
+        assert!(matches!(error, StateError::Invalid { .. }), "{error:?}");
+        assert!(error.to_string().contains("blob `bounded`"), "{error}");
+    }
+    assert_eq!(blob.get().unwrap().unwrap(), b"kept");
+}
