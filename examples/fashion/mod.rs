@@ -124,6 +124,12 @@ pub fn load_part(
 /// Refuses more tasks than can run at once: the tasks meet at barriers, so
 /// a task left waiting for a free worker would never be reached.
 pub fn check_tasks(tasks: usize, workers: usize) -> anyhow::Result<()> {
+    if workers == 0 {
+        anyhow::bail!(
+            "no worker is running tasks for this executor: start workers (`cloudbutton worker`) \
+             for its namespace, or use the local backend"
+        );
+    }
     if tasks == 0 {
         anyhow::bail!("--tasks must be at least 1");
     }
