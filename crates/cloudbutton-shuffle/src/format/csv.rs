@@ -357,6 +357,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::format::testing::Trickle;
     use crate::format::{Format, RecordReader};
 
     fn csv(key: &str) -> Format {
@@ -368,21 +369,6 @@ mod tests {
             .into_iter()
             .map(|field| String::from_utf8(field).unwrap())
             .collect()
-    }
-
-    /// A reader that hands out at most `step` bytes at a time.
-    struct Trickle<'a> {
-        data: &'a [u8],
-        step: usize,
-    }
-
-    impl Read for Trickle<'_> {
-        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            let n = self.data.len().min(buf.len()).min(self.step);
-            buf[..n].copy_from_slice(&self.data[..n]);
-            self.data = &self.data[n..];
-            Ok(n)
-        }
     }
 
     #[test]

@@ -68,6 +68,27 @@ mod gensort;
 mod lines;
 mod reader;
 
+/// What the formats' tests share.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::io::{self, Read};
+
+    /// A reader that hands out at most `step` bytes at a time.
+    pub(crate) struct Trickle<'a> {
+        pub(crate) data: &'a [u8],
+        pub(crate) step: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.data.len().min(buf.len()).min(self.step);
+            buf[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+}
+
 use std::fmt;
 use std::io::{self, Read, Write};
 

@@ -209,21 +209,7 @@ impl<R: Read> RecordReader<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A reader that hands out at most `step` bytes at a time.
-    struct Trickle<'a> {
-        data: &'a [u8],
-        step: usize,
-    }
-
-    impl Read for Trickle<'_> {
-        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            let n = self.data.len().min(buf.len()).min(self.step);
-            buf[..n].copy_from_slice(&self.data[..n]);
-            self.data = &self.data[n..];
-            Ok(n)
-        }
-    }
+    use crate::format::testing::Trickle;
 
     fn all_records(format: &Format, data: &[u8], step: usize) -> Vec<Vec<u8>> {
         let mut reader = RecordReader::new(format, Trickle { data, step });
