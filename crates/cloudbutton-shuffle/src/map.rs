@@ -103,6 +103,36 @@ struct Writing<'a> {
     records: u64,
 }
 
+impl Writing<'_> {
+    /// Writes one sorted run, its entries cut into the reducers' partitions
+    /// at `cuts`, with `write` putting one entry out, and records the
+    /// partitions' offsets in the index.
+    fn push_run<E>(
+        &mut self,
+        entries: &[E],
+        cuts: Vec<usize>,
+        mut write: impl FnMut(&E, &mut ObjectWriter) -> std::io::Result<()>,
+    ) -> Result<(), SortError> {
+        let url = self.writer.url();
+        let mut offsets = Vec::with_capacity(self.task.reducers + 1);
+        offsets.push(self.writer.written());
+        let mut from = 0;
+        for cut in cuts {
+            for entry in &entries[from..cut] {
+                write(entry, &mut self.writer).map_err(|source| SortError::Write {
+                    url: url.clone(),
+                    source,
+                })?;
+            }
+            offsets.push(self.writer.written());
+            from = cut;
+        }
+        self.index.runs.push(offsets);
+        self.records += entries.len() as u64;
+        Ok(())
+    }
+}
+
 fn run(task: &MapTask, ctx: &TaskContext) -> Result<MapOutput, SortError> {
     let _span = tracing::debug_span!("map", task = task.task, url = %task.input.url()).entered();
     Straggler::hold(
@@ -250,25 +280,9 @@ fn sort_fixed(
             },
         );
 
-        let url = writing.writer.url();
-        let mut offsets = Vec::with_capacity(task.reducers + 1);
-        offsets.push(writing.writer.written());
-        let mut from = 0;
-        for cut in cuts {
-            for &entry in &entries[from..cut] {
-                writing
-                    .writer
-                    .write_all(record_of(entry))
-                    .map_err(|source| SortError::Write {
-                        url: url.clone(),
-                        source,
-                    })?;
-            }
-            offsets.push(writing.writer.written());
-            from = cut;
-        }
-        writing.index.runs.push(offsets);
-        writing.records += entries.len() as u64;
+        writing.push_run(&entries, cuts, |&entry, writer| {
+            writer.write_all(record_of(entry))
+        })?;
         writing.meter.set(held);
         start = end;
     }
@@ -431,31 +445,11 @@ fn sort_variable(
             },
         );
 
-        let url = writing.writer.url();
-        let mut offsets = Vec::with_capacity(task.reducers + 1);
-        offsets.push(writing.writer.written());
-        let mut from = 0;
-        for cut in cuts {
-            for entry in &entries[from..cut] {
-                let at = entry.record as usize;
-                let record = &data[at..at + entry.record_len as usize];
-                layout
-                    .write_entry(
-                        key_of(entry),
-                        record,
-                        format.terminator(record),
-                        &mut writing.writer,
-                    )
-                    .map_err(|source| SortError::Write {
-                        url: url.clone(),
-                        source,
-                    })?;
-            }
-            offsets.push(writing.writer.written());
-            from = cut;
-        }
-        writing.index.runs.push(offsets);
-        writing.records += entries.len() as u64;
+        writing.push_run(&entries, cuts, |entry, writer| {
+            let at = entry.record as usize;
+            let record = &data[at..at + entry.record_len as usize];
+            layout.write_entry(key_of(entry), record, format.terminator(record), writer)
+        })?;
 
         // The records not parsed yet begin the next run.
         data.drain(..parsed);
